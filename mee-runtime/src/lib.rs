@@ -1,0 +1,1 @@
+//! The mee runtime: what generated pipeline code links against.

@@ -1,0 +1,1 @@
+//! Test harness for mee's integration tests.

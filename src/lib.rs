@@ -1,0 +1,1 @@
+//! mee keeps Elasticsearch/OpenSearch in sync with MySQL/MariaDB.
