@@ -6,4 +6,8 @@
 //! thin shells over it. It performs no network I/O and reads files only through a [`source::FileLoader`].
 
 pub mod diag;
+pub mod expr;
 pub mod source;
+pub mod sql;
+pub mod syntax;
+pub mod yaml;

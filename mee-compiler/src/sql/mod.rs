@@ -1,0 +1,1 @@
+//! SQL: checked-in DDL -> schema, and analysis of item statements.

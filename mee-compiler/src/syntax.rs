@@ -1,0 +1,1 @@
+//! Raw handler structure: YAML nodes -> lists, items and mapping entries, still unvalidated.

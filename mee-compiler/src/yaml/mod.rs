@@ -1,0 +1,1 @@
+//! Spanned YAML: files -> a node tree where every value keeps its file, line and column.

@@ -1,0 +1,131 @@
+//! The dynamic value of one MySQL column, as read from a query result or a binlog row image.
+//!
+//! Generated code turns rows of `Value`s into typed row structs right away; `Value` is the common
+//! currency between the binlog decoder, the MySQL reader, Kafka messages and the generated code.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A calendar date (`DATE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+/// A date and time without time zone (`DATETIME`, and `TIMESTAMP` rendered in the session zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DateTime {
+    pub date: Date,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub micros: u32,
+}
+
+/// A `TIME` value: a signed duration that may exceed 24 hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Time {
+    pub negative: bool,
+    pub hours: u32,
+    pub minute: u8,
+    pub second: u8,
+    pub micros: u32,
+}
+
+/// One column value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v")]
+pub enum Value {
+    Null,
+    /// Signed integers of every width, and `YEAR`.
+    Int(i64),
+    /// Unsigned integers that do not fit `i64`, and `BIT`.
+    UInt(u64),
+    /// `FLOAT` and `DOUBLE`.
+    Float(f64),
+    /// `DECIMAL`, kept as its exact text (`"12.50"`).
+    Decimal(String),
+    /// Character columns (`CHAR`, `VARCHAR`, `TEXT`, `ENUM`, `SET`, MariaDB `JSON`).
+    Text(String),
+    /// Binary columns (`BINARY`, `VARBINARY`, `BLOB`).
+    Bytes(Vec<u8>),
+    Date(Date),
+    DateTime(DateTime),
+    Time(Time),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as `i64` when it is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            Value::UInt(u) => i64::try_from(u).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) | Value::Decimal(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl fmt::Display for DateTime {
+    /// ISO 8601 with a `T` separator, the format both the full update and the sync write
+    /// (`YYYY-MM-DDTHH:MM:SS[.ffffff]`); the index mapping accepts it as `date`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}T{:02}:{:02}:{:02}", self.date, self.hour, self.minute, self.second)?;
+        if self.micros != 0 {
+            write!(f, ".{:06}", self.micros)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.negative { "-" } else { "" };
+        write!(f, "{sign}{:02}:{:02}:{:02}", self.hours, self.minute, self.second)?;
+        if self.micros != 0 {
+            write!(f, ".{:06}", self.micros)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_render_iso_with_optional_fraction() {
+        let d = Date { year: 2018, month: 1, day: 2 };
+        let dt = DateTime { date: d, hour: 3, minute: 4, second: 5, micros: 0 };
+        assert_eq!(dt.to_string(), "2018-01-02T03:04:05");
+        assert_eq!(DateTime { micros: 120, ..dt }.to_string(), "2018-01-02T03:04:05.000120");
+        let t = Time { negative: true, hours: 838, minute: 59, second: 59, micros: 0 };
+        assert_eq!(t.to_string(), "-838:59:59");
+    }
+
+    #[test]
+    fn values_round_trip_through_json() {
+        let v = vec![Value::Null, Value::UInt(u64::MAX), Value::Decimal("12.50".into())];
+        let text = serde_json::to_string(&v).expect("values serialise");
+        let back: Vec<Value> = serde_json::from_str(&text).expect("values deserialise");
+        assert_eq!(v, back);
+    }
+}
