@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> mee_testkit::TestResult {
-//! let mysql = mee_testkit::TestMysql::new().await?;      // fresh database `t_<random>`
+//! let mut mysql = mee_testkit::TestMysql::new().await?;      // fresh database `t_<random>`
 //! mysql.exec("CREATE TABLE t (id INT PRIMARY KEY)").await?;
 //! let es = mee_testkit::TestEs::new().await?;            // index names prefixed `t_<random>_`
 //! # Ok(()) }
