@@ -15,7 +15,12 @@ pub struct TestEs {
 
 impl TestEs {
     pub async fn new() -> TestResult<Self> {
-        let url = es_url();
+        Self::at(&es_url()).await
+    }
+
+    /// Like [`TestEs::new`] against an explicit URL.
+    pub async fn at(url: &str) -> TestResult<Self> {
+        let url = url.to_string();
         let transport = Transport::single_node(&url)
             .map_err(|e| TestFailure::new(format!("bad Elasticsearch URL {url}: {e}")))?;
         let client = Elasticsearch::new(transport);

@@ -17,7 +17,12 @@ pub struct TestKafka {
 
 impl TestKafka {
     pub async fn new(partitions: i32) -> TestResult<Self> {
-        let brokers = kafka_brokers();
+        Self::at(&kafka_brokers(), partitions).await
+    }
+
+    /// Like [`TestKafka::new`] against explicit brokers.
+    pub async fn at(brokers: &str, partitions: i32) -> TestResult<Self> {
+        let brokers = brokers.to_string();
         match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&brokers)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(Service::Kafka.unreachable(&brokers, e)),

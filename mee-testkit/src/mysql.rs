@@ -24,10 +24,14 @@ impl TestMysql {
 
     /// One physical database per logical name.
     pub async fn with_databases(logical: &[&str]) -> TestResult<Self> {
-        let url = mysql_admin_url();
-        reachable(&url).await?;
-        let opts = Opts::from_url(&url).map_err(|e| TestFailure::new(format!("bad MySQL URL: {e}")))?;
-        let mut admin = Conn::new(opts).await.map_err(|e| Service::Mysql.unreachable(&host_port(&url), e))?;
+        Self::at(&mysql_admin_url(), logical).await
+    }
+
+    /// Like [`TestMysql::with_databases`] against an explicit admin URL.
+    pub async fn at(url: &str, logical: &[&str]) -> TestResult<Self> {
+        reachable(url).await?;
+        let opts = Opts::from_url(url).map_err(|e| TestFailure::new(format!("bad MySQL URL: {e}")))?;
+        let mut admin = Conn::new(opts).await.map_err(|e| Service::Mysql.unreachable(&host_port(url), e))?;
         let prefix = unique_name("t");
         let mut databases = BTreeMap::new();
         for name in logical {
