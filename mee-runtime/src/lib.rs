@@ -3,6 +3,7 @@
 
 pub mod binlog;
 pub mod es;
+pub mod eval;
 pub mod value;
 
 pub use value::Value;
