@@ -77,6 +77,8 @@ codes! {
     EMPTY_LIST = "E0218";
     /// An index alias or type name that Elasticsearch does not accept.
     BAD_INDEX_NAME = "E0219";
+    /// Keys that set the same thing twice, e.g. `field` together with `db_field` or `es_field`.
+    CONFLICTING_KEYS = "E0220";
 
     // ---- E03xx: placeholders and db_field expressions ----
     /// A placeholder default that is not a literal (`%s.x:(abc)`).
