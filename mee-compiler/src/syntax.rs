@@ -1149,6 +1149,32 @@ index_vehicle:
         assert_eq!(p.codes(), ["E0220"]);
     }
 
+    /// Every prefix of a real handler, and every prefix with a troublesome character spliced in,
+    /// loads and parses without panicking (user input must never crash the compiler).
+    #[test]
+    fn truncated_and_mutated_input_never_panics() {
+        let extra = "k: \"é\\u00\\x4\\\n  中\"\nb: |2-\n    x\n  y\nc: 'a''\n\n  b'\nd: >+\n\n";
+        let splices = [
+            "\"", "'", "|", ">", "\\", "*", "&", "!", ":", "\t", "\r\n", "中",
+        ];
+        // The whole sweep is too slow for a debug-build unit test, so the long file is sampled:
+        // every prefix of the short text, every 3rd of VEH, and splices at a prime stride.
+        for (base, stride) in [(VEH, 3), (extra, 1)] {
+            let boundaries = base.char_indices().map(|(i, _)| i).chain([base.len()]);
+            for (n, cut) in boundaries.enumerate().filter(|(n, _)| n % stride == 0) {
+                let spliced = if n % (7 * stride) == 0 {
+                    &splices[..]
+                } else {
+                    &[][..]
+                };
+                for splice in std::iter::once("").chain(spliced.iter().copied()) {
+                    let p = parse(&format!("{}{splice}", &base[..cut]));
+                    drop(p.file);
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_failed_include_is_reported_once() {
         let p = parse_files(&[(
