@@ -1,1 +1,30 @@
-fn main() {}
+//! The `mee` command line.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// mee keeps Elasticsearch/OpenSearch in sync with MySQL/MariaDB.
+///
+/// Pipelines are handler YAML files in `pipelines/`, compiled into this binary with
+/// `cargo build --release --features pipeline-NAME`. Table schemas come from
+/// `pipelines/schema/<database>.sql`.
+#[derive(Debug, Parser)]
+#[command(name = "mee", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(commands::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => commands::check::run(&args),
+    }
+}

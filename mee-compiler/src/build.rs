@@ -209,9 +209,11 @@ pub fn run_build_script(pipelines_dir: &str) {
     let manifest_path = root.join("Cargo.toml");
     #[allow(clippy::disallowed_methods)] // The manifest is tracked by rerun-if-changed above.
     let manifest = std::fs::read_to_string(&manifest_path).unwrap_or_default();
-    check_features(&files, &manifest_path, &manifest, &mut map, &mut diags);
     let enabled = enabled_pipelines(&files);
+    // Compile first so the pipeline files are in the source map when the feature check points
+    // at them.
     let generated = crate::compile_for_build(&root, &dir, &files, &enabled, &mut map, &mut diags);
+    check_features(&files, &manifest_path, &manifest, &mut map, &mut diags);
 
     let ds = diags.finish();
     emit_cargo_diagnostics(&map, &ds);

@@ -107,27 +107,46 @@ impl Diagnostic {
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&name.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= limit && *c != name)
+    let lower = name.to_lowercase();
+    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != name).collect();
+    let close = candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), *c))
+        .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // A truncated name (`customer` for `customer_id`) is far in edits but an obvious match.
+    close.or_else(|| {
+        candidates.into_iter().find(|c| {
+            let c = c.to_lowercase();
+            lower.len() >= 3 && c.len() <= lower.len() + 4 && (c.starts_with(&lower) || lower.starts_with(&c))
+        })
+    })
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance over characters where swapping two neighbours counts as one edit (optimal
+/// string alignment), because transposed letters (`nmae`) are the most common typo.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The sink checks push into. Dropping it with unread errors is a bug in the compiler (the same
@@ -336,7 +355,9 @@ pipelines/orders.yml:2:5: error[E0403]: unknown column `cust_id` in `shop.orders
     fn nearest_ignores_far_candidates() {
         assert_eq!(nearest("statment", ["statement", "table"]), Some("statement"));
         assert_eq!(nearest("zzz", ["statement", "table"]), None);
+        assert_eq!(nearest("customer", ["id", "customer_id"]), Some("customer_id"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("nmae", "name"), 1);
     }
 
     #[test]

@@ -1,0 +1,6 @@
+//! Checks of a lowered [`Pipeline`](crate::model::Pipeline) against the schema. One function per
+//! rule; each states the rule and why it exists.
+
+pub mod columns;
+
+pub use columns::check_columns;
