@@ -307,10 +307,8 @@ fn parse_create_table(
                 }
                 ColumnOption::Comment(c) => column.comment = Some(c.clone()),
                 ColumnOption::Generated { .. } => column.generated = true,
-                ColumnOption::Check(check) => {
-                    if json_valid_target(&check.expr).is_some() {
-                        json_columns.push(column.name.clone());
-                    }
+                ColumnOption::Check(check) if json_valid_target(&check.expr).is_some() => {
+                    json_columns.push(column.name.clone());
                 }
                 _ => {}
             }
@@ -362,10 +360,9 @@ fn parse_create_table(
             .columns
             .iter_mut()
             .find(|c| c.name.eq_ignore_ascii_case(&name))
+            && c.ty == ColumnType::Text(LobSize::Long)
         {
-            if c.ty == ColumnType::Text(LobSize::Long) {
-                c.ty = ColumnType::Json;
-            }
+            c.ty = ColumnType::Json;
         }
     }
     if let Some((cols, span)) = primary {

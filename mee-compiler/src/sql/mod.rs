@@ -18,3 +18,5 @@ pub use ddl::{load_schema, parse_ddl};
 pub use schema::{
     Column, ColumnType, Database, EsType, IntWidth, LobSize, RustType, Schema, Table,
 };
+pub mod statement;
+pub use statement::{SelectAnalysis, SqlError, analyze_select};
