@@ -76,6 +76,24 @@ impl Value {
             _ => None,
         }
     }
+
+    /// An unsigned column value: `Int` when it fits `i64`, `UInt` above (the binlog decoder and
+    /// the MySQL reader both normalise this way, so the same row gives equal values).
+    pub fn from_unsigned(u: u64) -> Value {
+        match i64::try_from(u) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::UInt(u),
+        }
+    }
+
+    /// A `FLOAT` column value: the `f64` of the shortest decimal text that reads back as the same
+    /// `f32` (`1.2`, not `1.2000000476837158`).
+    pub fn from_f32(f: f32) -> Value {
+        if !f.is_finite() {
+            return Value::Float(f64::from(f));
+        }
+        Value::Float(format!("{f:e}").parse::<f64>().unwrap_or(f64::from(f)))
+    }
 }
 
 impl fmt::Display for Date {
