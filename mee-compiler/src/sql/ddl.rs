@@ -301,7 +301,8 @@ fn parse_create_table(
                 ColumnOption::Unique(_) => table.unique_keys.push(vec![column.name.clone()]),
                 ColumnOption::DialectSpecific(tokens) => {
                     let auto = tokens.iter().any(|t| {
-                        matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("AUTO_INCREMENT"))
+                        let Token::Word(w) = t else { return false };
+                        w.value.eq_ignore_ascii_case("AUTO_INCREMENT")
                     });
                     column.auto_increment |= auto;
                 }
@@ -852,7 +853,8 @@ CREATE TABLE `d` (`id` int NOT NULL,, PRIMARY KEY (`id`));
 
     #[test]
     fn duplicate_tables_and_bad_keys_are_reported() {
-        let text = "CREATE TABLE t (id int);\nCREATE TABLE t (id int);\nCREATE TABLE k (id int, PRIMARY KEY (nope));";
+        let text = "CREATE TABLE t (id int);\nCREATE TABLE t (id int);\n\
+                    CREATE TABLE k (id int, PRIMARY KEY (nope));";
         let (db, diags) = parse(text);
         assert_eq!(db.tables.len(), 2);
         let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();

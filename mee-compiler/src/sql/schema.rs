@@ -367,7 +367,8 @@ pub const ES_DATE_FORMAT: &str =
 
 /// [`ES_DATE_FORMAT`] plus the six-digit fraction that `DATETIME(n)`/`TIMESTAMP(n)` values
 /// carry in the binlog text form.
-pub const ES_DATE_FORMAT_FRACTION: &str = "strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis";
+pub const ES_DATE_FORMAT_FRACTION: &str = "strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS\
+    ||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis";
 
 /// The Elasticsearch field type mee proposes for a column when it writes the index mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]

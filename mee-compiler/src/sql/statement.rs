@@ -1077,8 +1077,8 @@ fn structure(
     SqlError::new(codes::NOT_A_SELECT, range, message, label).help(help)
 }
 
-const ONE_TABLE_HELP: &str = "each item reads one table; express a join as a separate item whose \
-                              statement refers to this item's row (`where id = %__master.other_id`)";
+const ONE_TABLE_HELP: &str = "each item reads one table; express a join as a separate item \
+    whose statement refers to this item's row (`where id = %__master.other_id`)";
 const PLAIN_SELECT_HELP: &str = "an item's statement is one `SELECT ... FROM <table> WHERE ...`";
 
 impl Cx<'_> {
@@ -1204,17 +1204,24 @@ impl Cx<'_> {
                 .find(l + 1, |t| t.is_any_keyword(CLAUSE_KEYWORDS))
                 .unwrap_or(end)
                 .min(end);
-            let trailing = clause_end == end;
+            let message = if clause_end == end {
+                "statement ends with a `LIMIT` clause"
+            } else {
+                "statement has a `LIMIT` clause"
+            };
             let r = self.orig(self.tokens.range(l, clause_end.max(l + 1)));
             errors.push(
-                    SqlError::new(
-                        codes::TRAILING_LIMIT,
-                        r,
-                        if trailing { "statement ends with a `LIMIT` clause" } else { "statement has a `LIMIT` clause" },
-                        "mee adds its own `LIMIT`",
-                    )
-                    .help("remove the `LIMIT` clause: mee reads one row per item, or pages by primary key itself"),
-                );
+                SqlError::new(
+                    codes::TRAILING_LIMIT,
+                    r,
+                    message,
+                    "mee adds its own `LIMIT`",
+                )
+                .help(
+                    "remove the `LIMIT` clause: mee reads one row per item, or pages by primary \
+                     key itself",
+                ),
+            );
         }
         if q.fetch.is_some()
             || !q.locks.is_empty()
@@ -1389,8 +1396,8 @@ impl Cx<'_> {
                     columns: refs,
                     params,
                     has_subquery,
-                    // A bare `a OR b` conjunct (the whole WHERE) needs parentheses once other conditions
-                    // are added; a parenthesised one already has them.
+                    // A bare `a OR b` conjunct (the whole WHERE) needs parentheses once other
+                    // conditions are added; a parenthesised one already has them.
                     needs_parens: matches!(
                         leaf,
                         Expr::BinaryOp {
@@ -2793,6 +2800,28 @@ mod tests {
             ["user_id"]
         );
         assert!(!a.conjuncts[1].has_subquery);
+    }
+
+    #[test]
+    fn odd_but_valid_shapes() {
+        // A leading comment, `&&` for AND, several placeholders in one IN list.
+        let sql = "/* vip users */ select * from t where a = %x && b = 1 and id in (%y, %z)";
+        let a = analyze(sql);
+        assert_eq!(a.params.len(), 3);
+        assert!(a.conjuncts.iter().all(|c| !c.range.is_empty()));
+        let last = a.conjuncts.last().expect("conjuncts");
+        assert_eq!(&sql[last.range.clone()], "id in (%y, %z)");
+        assert_eq!(last.params, vec![1, 2]);
+        assert_eq!(last.kind, ConjunctKind::Other);
+        assert_parses(&a.render(&all, None, None, Some("1")));
+        let r = a.render(&|i| i + 1 != a.conjuncts.len(), None, None, None);
+        assert_eq!(r.params, vec![ParamSlot::Statement(0)]);
+        assert_parses(&r);
+        // An unterminated string is a syntax error at the string.
+        let sql = "select * from t where a = 'abc";
+        let e = errors(sql);
+        assert_eq!(e[0].code, codes::SQL_SYNTAX);
+        assert_eq!(e[0].range.start, sql.find('\'').expect("quote"));
     }
 
     #[test]
