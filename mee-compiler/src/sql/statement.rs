@@ -6,7 +6,7 @@
 //!    a bare placeholder is one parameter; a quoted string that is exactly one placeholder
 //!    (`'%__parent.code'`) is one parameter and its quotes disappear; a quoted string that mixes
 //!    text and placeholders (`'A-%code'`) is one parameter whose value is a template. `%%`
-//!    becomes `%`. A [`PositionMap`] maps every offset of the rewritten SQL back to the
+//!    becomes `%`. A position map sends every offset of the rewritten SQL back to the
 //!    statement, so errors and spans point at what the author wrote;
 //! 2. parses the result with sqlparser (MySQL dialect) and rejects what mee cannot run: more or
 //!    less than one statement, anything but a plain `SELECT` from one table, a `LIMIT` clause
