@@ -4,9 +4,8 @@
 //! A package that compiles pipelines has a `build.rs` of a few lines:
 //!
 //! ```no_run
-//! fn main() {
-//!     mee_compiler::build::run_build_script("pipelines");
-//! }
+//! // build.rs
+//! mee_compiler::build::run_build_script("pipelines");
 //! ```
 
 use crate::diag::{self, Diagnostic, Diagnostics, RenderOptions, codes};
@@ -42,12 +41,18 @@ pub fn discover_pipelines(dir: &Path) -> std::io::Result<Vec<PipelineFile>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"));
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        );
         if !is_yaml || !path.is_file() {
             continue;
         }
         if let Some(name) = path.file_stem().and_then(|s| s.to_str()) {
-            found.push(PipelineFile { name: name.to_string(), path: path.clone() });
+            found.push(PipelineFile {
+                name: name.to_string(),
+                path: path.clone(),
+            });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -64,15 +69,24 @@ pub fn is_valid_pipeline_name(name: &str) -> bool {
 
 /// The `pipeline-*` features declared in a Cargo.toml, with the span of each declaration.
 pub fn declared_pipeline_features(manifest: &str) -> Vec<(String, std::ops::Range<usize>)> {
-    let Ok(doc) = manifest.parse::<toml::Table>() else { return Vec::new() };
-    let Some(features) = doc.get("features").and_then(|f| f.as_table()) else { return Vec::new() };
+    let Ok(doc) = manifest.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let Some(features) = doc.get("features").and_then(|f| f.as_table()) else {
+        return Vec::new();
+    };
     features
         .keys()
         .filter(|k| k.starts_with("pipeline-"))
         .map(|k| {
-            let at = manifest.find(&format!("\n{k} ")).or_else(|| manifest.find(&format!("\n{k}=")));
+            let at = manifest
+                .find(&format!("\n{k} "))
+                .or_else(|| manifest.find(&format!("\n{k}=")));
             let start = at.map_or(0, |i| i + 1);
-            (k.clone(), start..start + if at.is_some() { k.len() } else { 0 })
+            (
+                k.clone(),
+                start..start + if at.is_some() { k.len() } else { 0 },
+            )
         })
         .collect()
 }
@@ -91,11 +105,15 @@ pub fn check_features(
     let declared = declared_pipeline_features(manifest);
     let manifest_file = map.add(manifest_path, manifest.to_string());
     let names: BTreeSet<String> = declared.iter().map(|(f, _)| f.clone()).collect();
-    let features_span = manifest.find("[features]").map_or(Span::new(manifest_file, 0, 0), |i| {
-        Span::new(manifest_file, i, i + "[features]".len())
-    });
+    let features_span = manifest
+        .find("[features]")
+        .map_or(Span::new(manifest_file, 0, 0), |i| {
+            Span::new(manifest_file, i, i + "[features]".len())
+        });
     for file in files {
-        let file_id = map.find(&file.path).unwrap_or_else(|| map.add(&file.path, String::new()));
+        let file_id = map
+            .find(&file.path)
+            .unwrap_or_else(|| map.add(&file.path, String::new()));
         let whole = Span::new(file_id, 0, 0);
         if !is_valid_pipeline_name(&file.name) {
             diags.push(
@@ -117,7 +135,10 @@ pub fn check_features(
                 )
                 .primary(whole, "this pipeline")
                 .secondary(features_span, "declare it here")
-                .help(format!("add `{feature} = []` under [features] in {}", display(manifest_path))),
+                .help(format!(
+                    "add `{feature} = []` under [features] in {}",
+                    display(manifest_path)
+                )),
             );
         }
     }
@@ -143,7 +164,10 @@ pub fn check_features(
 }
 
 fn display(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
 }
 
 /// Writes `contents` to `path` only if it differs, so an unchanged output does not make cargo
@@ -161,7 +185,11 @@ pub fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<()> {
 /// warning as `cargo::warning=`, so cargo shows the excerpt and the help with the build failure.
 pub fn emit_cargo_diagnostics(map: &SourceMap, ds: &[Diagnostic]) {
     for d in ds {
-        let prefix = if d.is_error() { "cargo::error=" } else { "cargo::warning=" };
+        let prefix = if d.is_error() {
+            "cargo::error="
+        } else {
+            "cargo::warning="
+        };
         for line in diag::render(map, d, RenderOptions::default()).lines() {
             println!("{prefix}{line}");
         }
@@ -173,7 +201,10 @@ pub fn enabled_pipelines(files: &[PipelineFile]) -> Vec<PipelineFile> {
     files
         .iter()
         .filter(|f| {
-            let var = format!("CARGO_FEATURE_{}", f.feature().to_uppercase().replace('-', "_"));
+            let var = format!(
+                "CARGO_FEATURE_{}",
+                f.feature().to_uppercase().replace('-', "_")
+            );
             tracked_env(&var).is_some()
         })
         .cloned()
@@ -190,9 +221,11 @@ pub fn enabled_pipelines(files: &[PipelineFile]) -> Vec<PipelineFile> {
 /// not running inside a build script.
 pub fn run_build_script(pipelines_dir: &str) {
     let root = PathBuf::from(
-        tracked_env("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo for build scripts"),
+        tracked_env("CARGO_MANIFEST_DIR")
+            .expect("CARGO_MANIFEST_DIR is set by cargo for build scripts"),
     );
-    let out_dir = PathBuf::from(tracked_env("OUT_DIR").expect("OUT_DIR is set by cargo for build scripts"));
+    let out_dir =
+        PathBuf::from(tracked_env("OUT_DIR").expect("OUT_DIR is set by cargo for build scripts"));
     let dir = root.join(pipelines_dir);
     println!("cargo::rerun-if-changed={}", dir.display());
     println!("cargo::rerun-if-changed=Cargo.toml");
@@ -202,7 +235,10 @@ pub fn run_build_script(pipelines_dir: &str) {
     let files = match discover_pipelines(&dir) {
         Ok(files) => files,
         Err(e) => {
-            println!("cargo::error=cannot read the pipelines directory {}: {e}", dir.display());
+            println!(
+                "cargo::error=cannot read the pipelines directory {}: {e}",
+                dir.display()
+            );
             return;
         }
     };
@@ -233,7 +269,10 @@ mod tests {
     const MANIFEST: &str = "[package]\nname = \"x\"\n\n[features]\ndefault = []\npipeline-orders = []\npipeline-ghost = []\n";
 
     fn file(name: &str) -> PipelineFile {
-        PipelineFile { name: name.into(), path: PathBuf::from(format!("/p/pipelines/{name}.yml")) }
+        PipelineFile {
+            name: name.into(),
+            path: PathBuf::from(format!("/p/pipelines/{name}.yml")),
+        }
     }
 
     #[test]
@@ -241,14 +280,29 @@ mod tests {
         let mut map = SourceMap::with_root("/p");
         let mut diags = Diagnostics::new();
         let files = [file("orders"), file("vehicles")];
-        check_features(&files, Path::new("/p/Cargo.toml"), MANIFEST, &mut map, &mut diags);
+        check_features(
+            &files,
+            Path::new("/p/Cargo.toml"),
+            MANIFEST,
+            &mut map,
+            &mut diags,
+        );
         let ds = diags.finish();
         let codes: Vec<&str> = ds.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, vec!["E0802", "E0801"], "{ds:#?}");
         let missing_file = &ds[0];
-        assert_eq!(missing_file.message, "feature `pipeline-ghost` has no pipeline file `pipelines/ghost.yml`");
-        assert_eq!(map.location(missing_file.primary_span().expect("has a span")), "Cargo.toml:7:1");
-        assert_eq!(ds[1].help.as_deref(), Some("add `pipeline-vehicles = []` under [features] in Cargo.toml"));
+        assert_eq!(
+            missing_file.message,
+            "feature `pipeline-ghost` has no pipeline file `pipelines/ghost.yml`"
+        );
+        assert_eq!(
+            map.location(missing_file.primary_span().expect("has a span")),
+            "Cargo.toml:7:1"
+        );
+        assert_eq!(
+            ds[1].help.as_deref(),
+            Some("add `pipeline-vehicles = []` under [features] in Cargo.toml")
+        );
     }
 
     #[test]

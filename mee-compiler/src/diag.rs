@@ -67,13 +67,21 @@ impl Diagnostic {
 
     /// The label at the offending text. The first primary label decides `file:line:col`.
     pub fn primary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into(), primary: true });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: true,
+        });
         self
     }
 
     /// A label giving context, e.g. "table `orders` declared here".
     pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into(), primary: false });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: false,
+        });
         self
     }
 
@@ -96,7 +104,11 @@ impl Diagnostic {
     }
 
     pub fn primary_span(&self) -> Option<Span> {
-        self.labels.iter().find(|l| l.primary).or(self.labels.first()).map(|l| l.span)
+        self.labels
+            .iter()
+            .find(|l| l.primary)
+            .or(self.labels.first())
+            .map(|l| l.span)
     }
 
     pub fn is_error(&self) -> bool {
@@ -119,7 +131,9 @@ pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     close.or_else(|| {
         candidates.into_iter().find(|c| {
             let c = c.to_lowercase();
-            lower.len() >= 3 && c.len() <= lower.len() + 4 && (c.starts_with(&lower) || lower.starts_with(&c))
+            lower.len() >= 3
+                && c.len() <= lower.len() + 4
+                && (c.starts_with(&lower) || lower.starts_with(&c))
         })
     })
 }
@@ -133,13 +147,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -195,7 +211,11 @@ impl Diagnostics {
 impl Drop for Diagnostics {
     fn drop(&mut self) {
         if !self.taken && self.has_errors() && !std::thread::panicking() {
-            debug_assert!(false, "Diagnostics dropped with unreported errors: {:?}", self.items);
+            debug_assert!(
+                false,
+                "Diagnostics dropped with unreported errors: {:?}",
+                self.items
+            );
         }
     }
 }
@@ -212,10 +232,21 @@ struct Paint {
 
 impl Paint {
     fn wrap(&self, code: &str, s: &str) -> String {
-        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
     fn severity(&self, sev: Severity, s: &str) -> String {
-        self.wrap(if sev == Severity::Error { "1;31" } else { "1;33" }, s)
+        self.wrap(
+            if sev == Severity::Error {
+                "1;31"
+            } else {
+                "1;33"
+            },
+            s,
+        )
     }
     fn blue(&self, s: &str) -> String {
         self.wrap("1;34", s)
@@ -239,13 +270,15 @@ pub fn render(map: &SourceMap, d: &Diagnostic, opts: RenderOptions) -> String {
     let p = Paint { on: opts.color };
     let mut out = String::new();
     let head = format!("{}[{}]", d.severity.as_str(), d.code.as_str());
-    match d.primary_span() {
-        Some(span) => {
-            let _ = write!(out, "{}: ", map.location(span));
-        }
-        None => {}
+    if let Some(span) = d.primary_span() {
+        let _ = write!(out, "{}: ", map.location(span));
     }
-    let _ = writeln!(out, "{}: {}", p.severity(d.severity, &head), p.bold(&d.message));
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        p.severity(d.severity, &head),
+        p.bold(&d.message)
+    );
 
     // Group labels by file, in order of appearance; primary labels first.
     let mut labels: Vec<&Label> = d.labels.iter().collect();
@@ -277,24 +310,44 @@ pub fn render(map: &SourceMap, d: &Diagnostic, opts: RenderOptions) -> String {
         };
         let marker = if label.primary { "^" } else { "-" };
         let _ = writeln!(out, "{pad} {}", p.blue("|"));
-        let _ = writeln!(out, "{} {} {}", p.blue(&format!("{line:>gutter$}")), p.blue("|"), text);
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            p.blue(&format!("{line:>gutter$}")),
+            p.blue("|"),
+            text
+        );
         let underline = format!("{}{}", " ".repeat(col - 1), marker.repeat(width));
         let msg = if label.message.is_empty() {
             underline
         } else {
             format!("{underline} {}", label.message)
         };
-        let msg = if label.primary { p.severity(d.severity, &msg) } else { p.blue(&msg) };
+        let msg = if label.primary {
+            p.severity(d.severity, &msg)
+        } else {
+            p.blue(&msg)
+        };
         let _ = writeln!(out, "{pad} {} {msg}", p.blue("|"));
     }
     if !d.notes.is_empty() || d.help.is_some() {
         let _ = writeln!(out, "{pad} {}", p.blue("|"));
     }
     for note in &d.notes {
-        let _ = writeln!(out, "{pad} {} {}", p.blue("="), indent_rest(&format!("note: {note}"), gutter + 3));
+        let _ = writeln!(
+            out,
+            "{pad} {} {}",
+            p.blue("="),
+            indent_rest(&format!("note: {note}"), gutter + 3)
+        );
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "{pad} {} {}", p.blue("="), indent_rest(&format!("help: {help}"), gutter + 3));
+        let _ = writeln!(
+            out,
+            "{pad} {} {}",
+            p.blue("="),
+            indent_rest(&format!("help: {help}"), gutter + 3)
+        );
     }
     out
 }
@@ -336,9 +389,12 @@ mod tests {
     fn renders_location_excerpt_and_help() {
         let mut map = SourceMap::new();
         let f = map.add("pipelines/orders.yml", "a:\n  - cust_id\n".to_string());
-        let d = Diagnostic::error(codes::UNKNOWN_COLUMN, "unknown column `cust_id` in `shop.orders`")
-            .primary(Span::new(f, 7, 14), "no such column")
-            .suggest("cust_id", ["customer_id", "cust_idx", "total"]);
+        let d = Diagnostic::error(
+            codes::UNKNOWN_COLUMN,
+            "unknown column `cust_id` in `shop.orders`",
+        )
+        .primary(Span::new(f, 7, 14), "no such column")
+        .suggest("cust_id", ["customer_id", "cust_idx", "total"]);
         let text = render(&map, &d, RenderOptions::default());
         let expected = "\
 pipelines/orders.yml:2:5: error[E0403]: unknown column `cust_id` in `shop.orders`
@@ -353,9 +409,15 @@ pipelines/orders.yml:2:5: error[E0403]: unknown column `cust_id` in `shop.orders
 
     #[test]
     fn nearest_ignores_far_candidates() {
-        assert_eq!(nearest("statment", ["statement", "table"]), Some("statement"));
+        assert_eq!(
+            nearest("statment", ["statement", "table"]),
+            Some("statement")
+        );
         assert_eq!(nearest("zzz", ["statement", "table"]), None);
-        assert_eq!(nearest("customer", ["id", "customer_id"]), Some("customer_id"));
+        assert_eq!(
+            nearest("customer", ["id", "customer_id"]),
+            Some("customer_id")
+        );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("nmae", "name"), 1);
     }

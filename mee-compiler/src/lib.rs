@@ -16,5 +16,6 @@ pub mod syntax;
 pub mod yaml;
 
 pub mod driver;
+pub mod expand;
 
 pub use driver::{CompiledPipeline, check_pipeline, compile_for_build};

@@ -22,13 +22,21 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span { file, start: to_u32(start), end: to_u32(end.max(start)) }
+        Span {
+            file,
+            start: to_u32(start),
+            end: to_u32(end.max(start)),
+        }
     }
 
     /// A span covering both `self` and `other` (which must be in the same file).
     pub fn to(self, other: Span) -> Span {
         debug_assert_eq!(self.file, other.file, "joining spans of different files");
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// The sub-span `offset..offset+len` relative to this span's start.
@@ -63,11 +71,17 @@ impl<T> Spanned<T> {
     }
 
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Spanned<U> {
-        Spanned { value: f(self.value), span: self.span }
+        Spanned {
+            value: f(self.value),
+            span: self.span,
+        }
     }
 
     pub fn as_ref(&self) -> Spanned<&T> {
-        Spanned { value: &self.value, span: self.span }
+        Spanned {
+            value: &self.value,
+            span: self.span,
+        }
     }
 }
 
@@ -99,7 +113,12 @@ impl SourceFile {
     fn new(path: PathBuf, display_path: String, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { display_path, path, text, line_starts }
+        SourceFile {
+            display_path,
+            path,
+            text,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -110,13 +129,18 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return "" };
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return "";
+        };
         let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e);
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
@@ -126,7 +150,9 @@ impl SourceFile {
     }
 
     pub fn slice(&self, span: Span) -> &str {
-        self.text.get(span.start as usize..span.end as usize).unwrap_or("")
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
     }
 }
 
@@ -166,7 +192,10 @@ impl MemLoader {
 impl FileLoader for MemLoader {
     fn read(&self, path: &Path) -> io::Result<String> {
         self.files.get(&normalize(path)).cloned().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, format!("no such file: {}", path.display()))
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no such file: {}", path.display()),
+            )
         })
     }
 }
@@ -203,7 +232,10 @@ impl SourceMap {
 
     /// Shows paths relative to `root` (typically the crate or project directory).
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
-        SourceMap { files: Vec::new(), root: Some(normalize(&root.into())) }
+        SourceMap {
+            files: Vec::new(),
+            root: Some(normalize(&root.into())),
+        }
     }
 
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> FileId {
@@ -217,7 +249,10 @@ impl SourceMap {
     /// The id of a file already loaded from `path`, if any.
     pub fn find(&self, path: &Path) -> Option<FileId> {
         let path = normalize(path);
-        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .map(|i| FileId(i as u32))
     }
 
     pub fn file(&self, id: FileId) -> &SourceFile {
@@ -225,7 +260,10 @@ impl SourceMap {
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
     }
 
     pub fn slice(&self, span: Span) -> &str {

@@ -91,6 +91,10 @@ pub struct ItemSyntax {
     pub parent_query: Option<Entries>,
     pub filter: Option<Entries>,
     pub mapping: Option<Spanned<Vec<MappingSyntax>>>,
+    /// The item keys written in the file, including those whose value was rejected and the
+    /// known key that a misspelled one resembles: a later "missing key" check must not report
+    /// what was already reported here.
+    pub written: Vec<&'static str>,
 }
 
 /// A `{name: value}` mapping such as `query`, `parent_query` or `filter`, in file order.
@@ -397,11 +401,20 @@ impl Reader<'_> {
             parent_query: None,
             filter: None,
             mapping: None,
+            written: Vec::new(),
         };
         for (k, v) in entries {
             let Some(key) = self.name(k, "item key") else {
                 continue;
             };
+            let known = keys::ITEM_KEYS
+                .iter()
+                .find(|&&known| known == key.value.as_str());
+            let resembled = nearest(&key.value, keys::ITEM_KEYS.iter().copied())
+                .and_then(|n| keys::ITEM_KEYS.iter().find(|&&known| known == n));
+            if let Some(&k) = known.or(resembled) {
+                item.written.push(k);
+            }
             match key.value.as_str() {
                 keys::KEY => item.key = self.string(v, keys::KEY),
                 keys::DATABASE => item.database = self.string(v, keys::DATABASE),

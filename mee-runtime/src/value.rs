@@ -106,7 +106,11 @@ impl fmt::Display for DateTime {
     /// ISO 8601 with a `T` separator, the format both the full update and the sync write
     /// (`YYYY-MM-DDTHH:MM:SS[.ffffff]`); the index mapping accepts it as `date`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}T{:02}:{:02}:{:02}", self.date, self.hour, self.minute, self.second)?;
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}",
+            self.date, self.hour, self.minute, self.second
+        )?;
         if self.micros != 0 {
             write!(f, ".{:06}", self.micros)?;
         }
@@ -117,7 +121,11 @@ impl fmt::Display for DateTime {
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.negative { "-" } else { "" };
-        write!(f, "{sign}{:02}:{:02}:{:02}", self.hours, self.minute, self.second)?;
+        write!(
+            f,
+            "{sign}{:02}:{:02}:{:02}",
+            self.hours, self.minute, self.second
+        )?;
         if self.micros != 0 {
             write!(f, ".{:06}", self.micros)?;
         }
@@ -131,17 +139,40 @@ mod tests {
 
     #[test]
     fn datetimes_render_iso_with_optional_fraction() {
-        let d = Date { year: 2018, month: 1, day: 2 };
-        let dt = DateTime { date: d, hour: 3, minute: 4, second: 5, micros: 0 };
+        let d = Date {
+            year: 2018,
+            month: 1,
+            day: 2,
+        };
+        let dt = DateTime {
+            date: d,
+            hour: 3,
+            minute: 4,
+            second: 5,
+            micros: 0,
+        };
         assert_eq!(dt.to_string(), "2018-01-02T03:04:05");
-        assert_eq!(DateTime { micros: 120, ..dt }.to_string(), "2018-01-02T03:04:05.000120");
-        let t = Time { negative: true, hours: 838, minute: 59, second: 59, micros: 0 };
+        assert_eq!(
+            DateTime { micros: 120, ..dt }.to_string(),
+            "2018-01-02T03:04:05.000120"
+        );
+        let t = Time {
+            negative: true,
+            hours: 838,
+            minute: 59,
+            second: 59,
+            micros: 0,
+        };
         assert_eq!(t.to_string(), "-838:59:59");
     }
 
     #[test]
     fn values_round_trip_through_json() {
-        let v = vec![Value::Null, Value::UInt(u64::MAX), Value::Decimal("12.50".into())];
+        let v = vec![
+            Value::Null,
+            Value::UInt(u64::MAX),
+            Value::Decimal("12.50".into()),
+        ];
         let text = serde_json::to_string(&v).expect("values serialise");
         let back: Vec<Value> = serde_json::from_str(&text).expect("values deserialise");
         assert_eq!(v, back);

@@ -41,7 +41,10 @@ impl Service {
 }
 
 fn var_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// mee's own account: SELECT, REPLICATION SLAVE, BINLOG MONITOR.
@@ -51,7 +54,10 @@ pub fn mysql_url() -> String {
 
 /// The tests' account, which may create schemas and change data.
 pub fn mysql_admin_url() -> String {
-    var_or("MEE_MYSQL_ADMIN_URL", "mysql://mee_admin:mee_admin@127.0.0.1:13306")
+    var_or(
+        "MEE_MYSQL_ADMIN_URL",
+        "mysql://mee_admin:mee_admin@127.0.0.1:13306",
+    )
 }
 
 pub fn kafka_brokers() -> String {
@@ -67,8 +73,9 @@ pub fn es_url() -> String {
 pub fn unique_name(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let tail: String =
-        (0..10).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let tail: String = (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     format!("{prefix}_{tail}")
 }
 
@@ -85,7 +92,10 @@ mod tests {
 
     #[test]
     fn host_port_strips_scheme_credentials_and_path() {
-        assert_eq!(host_port("mysql://a:b@127.0.0.1:13306/db"), "127.0.0.1:13306");
+        assert_eq!(
+            host_port("mysql://a:b@127.0.0.1:13306/db"),
+            "127.0.0.1:13306"
+        );
         assert_eq!(host_port("http://127.0.0.1:19200"), "127.0.0.1:19200");
     }
 
@@ -98,7 +108,12 @@ mod tests {
 
     #[test]
     fn unreachable_message_names_service_and_command() {
-        let msg = Service::Es.unreachable("127.0.0.1:1", "connection refused").to_string();
-        assert!(msg.contains("osmem") && msg.contains("scripts/services.sh start es"), "{msg}");
+        let msg = Service::Es
+            .unreachable("127.0.0.1:1", "connection refused")
+            .to_string();
+        assert!(
+            msg.contains("osmem") && msg.contains("scripts/services.sh start es"),
+            "{msg}"
+        );
     }
 }

@@ -27,10 +27,16 @@ impl TestEs {
         let addr = host_port(&url);
         match client.ping().send().await {
             Ok(r) if r.status_code().is_success() => {}
-            Ok(r) => return Err(Service::Es.unreachable(&addr, format!("HTTP {}", r.status_code()))),
+            Ok(r) => {
+                return Err(Service::Es.unreachable(&addr, format!("HTTP {}", r.status_code())));
+            }
             Err(e) => return Err(Service::Es.unreachable(&addr, e)),
         }
-        Ok(TestEs { prefix: unique_name("t"), url, client })
+        Ok(TestEs {
+            prefix: unique_name("t"),
+            url,
+            client,
+        })
     }
 
     /// Uses `prefix` (e.g. a [`crate::TestMysql::prefix`]) instead of a new random one.
@@ -67,13 +73,20 @@ impl TestEs {
         let status = resp.status_code();
         let body: Value = resp.json().await?;
         if !status.is_success() {
-            return Err(TestFailure::new(format!("search {index} failed: HTTP {status}: {body}")));
+            return Err(TestFailure::new(format!(
+                "search {index} failed: HTTP {status}: {body}"
+            )));
         }
         let mut docs: Vec<(String, Value)> = body["hits"]["hits"]
             .as_array()
             .map(|hits| {
                 hits.iter()
-                    .map(|h| (h["_id"].as_str().unwrap_or_default().to_string(), h["_source"].clone()))
+                    .map(|h| {
+                        (
+                            h["_id"].as_str().unwrap_or_default().to_string(),
+                            h["_source"].clone(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();

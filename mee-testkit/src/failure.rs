@@ -12,7 +12,9 @@ pub type TestResult<T = ()> = Result<T, TestFailure>;
 
 impl TestFailure {
     pub fn new(message: impl Into<String>) -> Self {
-        TestFailure { message: message.into() }
+        TestFailure {
+            message: message.into(),
+        }
     }
 
     pub fn message(&self) -> &str {

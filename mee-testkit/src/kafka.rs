@@ -23,7 +23,12 @@ impl TestKafka {
     /// Like [`TestKafka::new`] against explicit brokers.
     pub async fn at(brokers: &str, partitions: i32) -> TestResult<Self> {
         let brokers = brokers.to_string();
-        match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&brokers)).await {
+        match tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::TcpStream::connect(&brokers),
+        )
+        .await
+        {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(Service::Kafka.unreachable(&brokers, e)),
             Err(_) => return Err(Service::Kafka.unreachable(&brokers, "no answer within 3s")),

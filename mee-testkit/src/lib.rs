@@ -44,7 +44,9 @@ where
             return Ok(v);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(TestFailure::new(format!("timed out after {timeout:?} waiting for {what}")));
+            return Err(TestFailure::new(format!(
+                "timed out after {timeout:?} waiting for {what}"
+            )));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(200));

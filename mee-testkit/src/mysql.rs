@@ -30,8 +30,11 @@ impl TestMysql {
     /// Like [`TestMysql::with_databases`] against an explicit admin URL.
     pub async fn at(url: &str, logical: &[&str]) -> TestResult<Self> {
         reachable(url).await?;
-        let opts = Opts::from_url(url).map_err(|e| TestFailure::new(format!("bad MySQL URL: {e}")))?;
-        let mut admin = Conn::new(opts).await.map_err(|e| Service::Mysql.unreachable(&host_port(url), e))?;
+        let opts =
+            Opts::from_url(url).map_err(|e| TestFailure::new(format!("bad MySQL URL: {e}")))?;
+        let mut admin = Conn::new(opts)
+            .await
+            .map_err(|e| Service::Mysql.unreachable(&host_port(url), e))?;
         let prefix = unique_name("t");
         let mut databases = BTreeMap::new();
         for name in logical {
@@ -46,7 +49,11 @@ impl TestMysql {
         if let Some(first) = databases.values().next() {
             admin.query_drop(format!("USE `{first}`")).await?;
         }
-        Ok(TestMysql { prefix, databases, admin })
+        Ok(TestMysql {
+            prefix,
+            databases,
+            admin,
+        })
     }
 
     /// The random prefix shared by this test's databases (also usable for index and topic names).
@@ -57,7 +64,11 @@ impl TestMysql {
     /// The physical name of a logical database.
     pub fn db(&self, logical: &str) -> &str {
         self.databases.get(logical).map_or_else(
-            || panic!("database `{logical}` was not created by this test; pass it to with_databases"),
+            || {
+                panic!(
+                    "database `{logical}` was not created by this test; pass it to with_databases"
+                )
+            },
             String::as_str,
         )
     }
@@ -98,7 +109,9 @@ impl TestMysql {
     /// Drops this test's databases (tests that pass call it; leftovers are harmless scratch).
     pub async fn drop_databases(mut self) -> TestResult {
         for physical in self.databases.values() {
-            self.admin.query_drop(format!("DROP DATABASE IF EXISTS `{physical}`")).await?;
+            self.admin
+                .query_drop(format!("DROP DATABASE IF EXISTS `{physical}`"))
+                .await?;
         }
         Ok(())
     }
@@ -107,7 +120,12 @@ impl TestMysql {
 /// Fails fast with the clear message when nothing listens on the MySQL port.
 pub(crate) async fn reachable(url: &str) -> TestResult {
     let addr = host_port(url);
-    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&addr)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(Service::Mysql.unreachable(&addr, e)),
         Err(_) => Err(Service::Mysql.unreachable(&addr, "no answer within 3s")),

@@ -53,11 +53,15 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let mut map = SourceMap::with_root(&cwd);
     let mut diags = Diagnostics::new();
     for path in &paths {
-        let path = if path.is_absolute() { path.clone() } else { cwd.join(path) };
-        let schema_dir = args
-            .schema
-            .clone()
-            .map_or_else(|| mee_compiler::driver::default_schema_dir(&path), |s| cwd.join(s));
+        let path = if path.is_absolute() {
+            path.clone()
+        } else {
+            cwd.join(path)
+        };
+        let schema_dir = args.schema.clone().map_or_else(
+            || mee_compiler::driver::default_schema_dir(&path),
+            |s| cwd.join(s),
+        );
         mee_compiler::check_pipeline(&FsLoader, &path, &schema_dir, &mut map, &mut diags);
     }
     let ds = diags.finish();
@@ -66,8 +70,16 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     eprint!("{}", diag::render_all(&map, &ds, RenderOptions { color }));
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     if !failed {
-        let noun = if paths.len() == 1 { "pipeline" } else { "pipelines" };
+        let noun = if paths.len() == 1 {
+            "pipeline"
+        } else {
+            "pipelines"
+        };
         eprintln!("checked {} {noun}: ok", paths.len());
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -13,7 +13,9 @@ use crate::sql::schema::{Schema, Table};
 /// Checks the tables and columns of every item.
 pub fn check_columns(p: &Pipeline, schema: &Schema, diags: &mut Diagnostics) {
     for item in &p.items {
-        let Some(table) = item_table(item, schema, diags) else { continue };
+        let Some(table) = item_table(item, schema, diags) else {
+            continue;
+        };
         check_item(p, item, table, schema, diags);
     }
 }
@@ -80,28 +82,53 @@ fn check_item(p: &Pipeline, item: &Item, table: &Table, schema: &Schema, diags: 
     }
 
     for entry in &item.mapping {
-        let EntryValue::Expr { text, expr } = &entry.value else { continue };
+        let EntryValue::Expr { text, expr } = &entry.value else {
+            continue;
+        };
         for c in expr.columns() {
             let span = text.span_of(c.range.clone());
-            let Some(col) = column(table, c.name, span, diags) else { continue };
+            let Some(col) = column(table, c.name, span, diags) else {
+                continue;
+            };
             // Arithmetic and signs need numbers: `sum` over a text column would fail for every
             // document at run time.
-            let numeric = c.signed || matches!(c.argument_of, Some(Func::Sum | Func::Min | Func::Max | Func::Abs));
+            let numeric = c.signed
+                || matches!(
+                    c.argument_of,
+                    Some(Func::Sum | Func::Min | Func::Max | Func::Abs)
+                );
             if numeric && !col.ty.is_numeric() {
-                let what = if c.signed { "a sign".to_string() } else { format!("`{}`", func_name(c.argument_of)) };
+                let what = if c.signed {
+                    "a sign".to_string()
+                } else {
+                    format!("`{}`", func_name(c.argument_of))
+                };
                 diags.push(
-                    Diagnostic::error(codes::NOT_NUMERIC, format!("{what} needs a number, but `{}` is `{}`", c.name, col.type_text))
-                        .primary(span, "not a numeric column")
-                        .secondary(col.span, "declared here")
-                        .help("use a numeric column, or map this column as it is"),
+                    Diagnostic::error(
+                        codes::NOT_NUMERIC,
+                        format!(
+                            "{what} needs a number, but `{}` is `{}`",
+                            c.name, col.type_text
+                        ),
+                    )
+                    .primary(span, "not a numeric column")
+                    .secondary(col.span, "declared here")
+                    .help("use a numeric column, or map this column as it is"),
                 );
             }
-            if c.argument_of == Some(Func::Yesterday) && !(col.ty.is_temporal() || col.ty.is_text()) {
+            if c.argument_of == Some(Func::Yesterday) && !(col.ty.is_temporal() || col.ty.is_text())
+            {
                 diags.push(
-                    Diagnostic::error(codes::NOT_A_DATE, format!("`yesterday` needs a date, but `{}` is `{}`", c.name, col.type_text))
-                        .primary(span, "not a date, datetime or text column")
-                        .secondary(col.span, "declared here")
-                        .help("use a DATE, DATETIME, TIMESTAMP or date-text column"),
+                    Diagnostic::error(
+                        codes::NOT_A_DATE,
+                        format!(
+                            "`yesterday` needs a date, but `{}` is `{}`",
+                            c.name, col.type_text
+                        ),
+                    )
+                    .primary(span, "not a date, datetime or text column")
+                    .secondary(col.span, "declared here")
+                    .help("use a DATE, DATETIME, TIMESTAMP or date-text column"),
                 );
             }
         }
@@ -115,19 +142,28 @@ fn check_document_id(table: &Table, t: &Template, diags: &mut Diagnostics) {
     if r.target != RefTarget::Own {
         return;
     }
-    if let Some(col) = table.column(r.column()) {
-        if col.nullable && r.default().is_none() {
-            diags.push(
-                Diagnostic::error(codes::NULLABLE_NOT_ALLOWED, format!("`document_id` uses the nullable column `{}`", col.name))
-                    .primary(r.span, "may be NULL")
-                    .secondary(col.span, "declared here without NOT NULL")
-                    .help("use a NOT NULL column (usually the primary key), or give a default: `%col:(0)`"),
-            );
-        }
+    if let Some(col) = table.column(r.column())
+        && col.nullable
+        && r.default().is_none()
+    {
+        diags.push(
+            Diagnostic::error(
+                codes::NULLABLE_NOT_ALLOWED,
+                format!("`document_id` uses the nullable column `{}`", col.name),
+            )
+            .primary(r.span, "may be NULL")
+            .secondary(col.span, "declared here without NOT NULL")
+            .help("use a NOT NULL column (usually the primary key), or give a default: `%col:(0)`"),
+        );
     }
 }
 
-fn column<'t>(table: &'t Table, name: &str, span: Span, diags: &mut Diagnostics) -> Option<&'t crate::sql::schema::Column> {
+fn column<'t>(
+    table: &'t Table,
+    name: &str,
+    span: Span,
+    diags: &mut Diagnostics,
+) -> Option<&'t crate::sql::schema::Column> {
     let c = table.column(name);
     if c.is_none() {
         diags.push(table.unknown_column(name, span));
@@ -136,10 +172,13 @@ fn column<'t>(table: &'t Table, name: &str, span: Span, diags: &mut Diagnostics)
 }
 
 fn templates(entries: Option<&[crate::model::QueryEntry]>) -> impl Iterator<Item = &Template> {
-    entries.into_iter().flatten().filter_map(|e| match &e.value {
-        QueryValue::Template(t) => Some(t),
-        QueryValue::Literal(..) => None,
-    })
+    entries
+        .into_iter()
+        .flatten()
+        .filter_map(|e| match &e.value {
+            QueryValue::Template(t) => Some(t),
+            QueryValue::Literal(..) => None,
+        })
 }
 
 fn func_name(f: Option<Func>) -> &'static str {
@@ -164,15 +203,27 @@ mod tests {
         let file = map.find(Path::new("p.yml")).expect("registered");
         let p = crate::model::lower("p", file, &handler, &mut diags);
         let dbs: Vec<&str> = p.items.iter().map(|i| i.database.value.as_str()).collect();
-        let schema = crate::sql::ddl::load_schema(&loader, Path::new("schema"), dbs, &mut map, &mut diags);
+        let schema =
+            crate::sql::ddl::load_schema(&loader, Path::new("schema"), dbs, &mut map, &mut diags);
         super::check_columns(&p, &schema, &mut diags);
         diags
             .finish()
             .iter()
             .filter(|d| d.is_error())
             .map(|d: &Diagnostic| {
-                let at = d.primary_span().map(|s| map.location(s)).unwrap_or_default();
-                format!("{} {at} {}{}", d.code.as_str(), d.message, d.help.as_ref().map(|h| format!(" / {h}")).unwrap_or_default())
+                let at = d
+                    .primary_span()
+                    .map(|s| map.location(s))
+                    .unwrap_or_default();
+                format!(
+                    "{} {at} {}{}",
+                    d.code.as_str(),
+                    d.message,
+                    d.help
+                        .as_ref()
+                        .map(|h| format!(" / {h}"))
+                        .unwrap_or_default()
+                )
             })
             .collect()
     }
@@ -185,43 +236,92 @@ mod tests {
 
     #[test]
     fn valid_pipeline_has_no_column_errors() {
-        let p = pipeline("[id, name, {db_field: \"sum(ok, -id)\", es_field: total}]", "select * from s where m_id = %__master.id", "[title, {db_field: \"yesterday(born)\", es_field: day}]");
+        let p = pipeline(
+            "[id, name, {db_field: \"sum(ok, -id)\", es_field: total}]",
+            "select * from s where m_id = %__master.id",
+            "[title, {db_field: \"yesterday(born)\", es_field: day}]",
+        );
         assert_eq!(check(&p), Vec::<String>::new());
     }
 
     #[test]
     fn unknown_columns_are_located_with_suggestions() {
-        let p = pipeline("[id, nmae]", "select * from s where m_id = %__master.idd", "[titel]");
+        let p = pipeline(
+            "[id, nmae]",
+            "select * from s where m_id = %__master.idd",
+            "[titel]",
+        );
         let errs = check(&p);
         assert_eq!(errs.len(), 3, "{errs:#?}");
-        assert!(errs[0].starts_with("E0403 p.yml:8:21 unknown column `nmae` in table `m`"), "{errs:#?}");
+        assert!(
+            errs[0].starts_with("E0403 p.yml:8:21 unknown column `nmae` in table `m`"),
+            "{errs:#?}"
+        );
         assert!(errs[0].ends_with("did you mean `name`?"), "{errs:#?}");
-        assert!(errs[1].starts_with("E0403 p.yml:12:58 unknown column `idd` in table `m`"), "{errs:#?}");
-        assert!(errs[2].starts_with("E0403 p.yml:13:17 unknown column `titel` in table `s`"), "{errs:#?}");
+        assert!(
+            errs[1].starts_with("E0403 p.yml:12:58 unknown column `idd` in table `m`"),
+            "{errs:#?}"
+        );
+        assert!(
+            errs[2].starts_with("E0403 p.yml:13:17 unknown column `titel` in table `s`"),
+            "{errs:#?}"
+        );
     }
 
     #[test]
     fn unknown_database_and_table() {
-        let p = pipeline("[id]", "select * from s where m_id = %__master.id", "[title]")
-            .replacen("database: d\n      table: s", "database: dd\n      table: s", 1)
-            .replacen("table: m", "table: mm", 1);
+        let p = pipeline(
+            "[id]",
+            "select * from s where m_id = %__master.id",
+            "[title]",
+        )
+        .replacen(
+            "database: d\n      table: s",
+            "database: dd\n      table: s",
+            1,
+        )
+        .replacen("table: m", "table: mm", 1);
         let errs = check(&p);
-        assert!(errs.iter().any(|e| e.starts_with("E0402") && e.contains("`mm`")), "{errs:#?}");
-        assert!(errs.iter().any(|e| e.starts_with("E0401") && e.contains("`dd`")), "{errs:#?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("E0402") && e.contains("`mm`")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("E0401") && e.contains("`dd`")),
+            "{errs:#?}"
+        );
     }
 
     #[test]
     fn arithmetic_over_text_and_yesterday_over_numbers_are_type_errors() {
-        let p = pipeline("[{db_field: \"sum(ok, name)\", es_field: t}, {db_field: \"-code\", es_field: u}, {db_field: \"yesterday(ok)\", es_field: v}]", "select * from s where m_id = %__master.id", "[title]");
+        let p = pipeline(
+            "[{db_field: \"sum(ok, name)\", es_field: t}, {db_field: \"-code\", es_field: u}, {db_field: \"yesterday(ok)\", es_field: v}]",
+            "select * from s where m_id = %__master.id",
+            "[title]",
+        );
         let errs = check(&p);
         let codes: Vec<&str> = errs.iter().map(|e| &e[..5]).collect();
         assert_eq!(codes, ["E0701", "E0701", "E0702"], "{errs:#?}");
-        assert!(errs[0].contains("`sum` needs a number, but `name` is `VARCHAR(10)`"), "{errs:#?}");
+        assert!(
+            errs[0].contains("`sum` needs a number, but `name` is `VARCHAR(10)`"),
+            "{errs:#?}"
+        );
     }
 
     #[test]
     fn nullable_document_id_is_rejected() {
-        let p = pipeline("[id]", "select * from s where m_id = %__master.id", "[title]").replace("document_id: \"%id\"", "document_id: \"%ok\"");
-        assert!(check(&p).iter().any(|e| e.starts_with("E0703")), "{:#?}", check(&p));
+        let p = pipeline(
+            "[id]",
+            "select * from s where m_id = %__master.id",
+            "[title]",
+        )
+        .replace("document_id: \"%id\"", "document_id: \"%ok\"");
+        assert!(
+            check(&p).iter().any(|e| e.starts_with("E0703")),
+            "{:#?}",
+            check(&p)
+        );
     }
 }

@@ -2,5 +2,7 @@
 //! rule; each states the rule and why it exists.
 
 pub mod columns;
+pub mod statements;
 
 pub use columns::check_columns;
+pub use statements::{StatementInfo, check_statements};

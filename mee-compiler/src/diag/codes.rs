@@ -180,9 +180,16 @@ mod tests {
     fn codes_are_unique_and_well_formed() {
         let mut seen = HashSet::new();
         for (name, code) in ALL {
-            assert!(seen.insert(code.as_str()), "code {} reused by {name}", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "code {} reused by {name}",
+                code.as_str()
+            );
             let s = code.as_str();
-            assert!(s.len() == 5 && (s.starts_with('E') || s.starts_with('W')), "{s}");
+            assert!(
+                s.len() == 5 && (s.starts_with('E') || s.starts_with('W')),
+                "{s}"
+            );
         }
     }
 }

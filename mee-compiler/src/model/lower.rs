@@ -13,7 +13,15 @@ use std::collections::BTreeMap;
 
 /// Builds the model of one handler file.
 pub fn lower(name: &str, file: FileId, handler: &HandlerFile, diags: &mut Diagnostics) -> Pipeline {
-    let mut cx = Lowering { p: Pipeline { name: name.into(), file, lists: vec![], items: vec![] }, diags };
+    let mut cx = Lowering {
+        p: Pipeline {
+            name: name.into(),
+            file,
+            lists: vec![],
+            items: vec![],
+        },
+        diags,
+    };
     for list in &handler.lists {
         cx.list(list, None, &list.items, list.span);
     }
@@ -35,7 +43,13 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
-    fn list(&mut self, list: &ListSyntax, parent: Option<NestedIn>, items: &[ItemSyntax], span: Span) -> ListId {
+    fn list(
+        &mut self,
+        list: &ListSyntax,
+        parent: Option<NestedIn>,
+        items: &[ItemSyntax],
+        span: Span,
+    ) -> ListId {
         let id = self.p.lists.len();
         self.p.lists.push(List {
             id,
@@ -53,10 +67,17 @@ impl Lowering<'_> {
         self.p.lists[id].items = ids;
         // Nested lists are lowered after their parent list's items exist, so `%__parent` resolves.
         for (&item_id, item) in self.p.lists[id].items.clone().iter().zip(items) {
-            let Some(mapping) = &item.mapping else { continue };
+            let Some(mapping) = &item.mapping else {
+                continue;
+            };
             for (entry_index, entry) in mapping.value.iter().enumerate() {
-                let Some(DbField::Nested(nested)) = &entry.db_field else { continue };
-                let field = entry.es_field.clone().unwrap_or_else(|| Spanned::new(String::new(), entry.span));
+                let Some(DbField::Nested(nested)) = &entry.db_field else {
+                    continue;
+                };
+                let field = entry
+                    .es_field
+                    .clone()
+                    .unwrap_or_else(|| Spanned::new(String::new(), entry.span));
                 if self.p.lists[id].parent.is_some() {
                     self.diags.push(
                         Diagnostic::error(
@@ -68,9 +89,18 @@ impl Lowering<'_> {
                     );
                     continue;
                 }
-                let holder = NestedIn { list: id, item: item_id, entry: entry_index, field };
+                let holder = NestedIn {
+                    list: id,
+                    item: item_id,
+                    entry: entry_index,
+                    field,
+                };
                 let nested_id = self.list(list, Some(holder), &nested.value, nested.span);
-                if let Some(e) = self.p.items[item_id].mapping.iter_mut().find(|e| e.span == entry.span) {
+                if let Some(e) = self.p.items[item_id]
+                    .mapping
+                    .iter_mut()
+                    .find(|e| e.span == entry.span)
+                {
                     e.value = EntryValue::Nested(nested_id);
                 }
             }
@@ -80,34 +110,49 @@ impl Lowering<'_> {
 
     fn item(&mut self, list: ListId, s: &ItemSyntax) -> ItemId {
         let id = self.p.items.len();
-        let required = |this: &mut Self, v: &Option<Spanned<String>>, key: &str| -> Spanned<String> {
-            match v {
-                Some(v) => v.clone(),
-                None => {
-                    this.missing_key(s.span, key);
-                    Spanned::new(String::new(), s.span)
+        // A key written with a rejected value (or misspelled) was reported by the syntax layer.
+        let written = |key: &str| s.written.contains(&key);
+        let required =
+            |this: &mut Self, v: &Option<Spanned<String>>, key: &str| -> Spanned<String> {
+                match v {
+                    Some(v) => v.clone(),
+                    None => {
+                        if !written(key) {
+                            this.missing_key(s.span, key);
+                        }
+                        Spanned::new(String::new(), s.span)
+                    }
                 }
-            }
-        };
+            };
         let key = required(self, &s.key, syntax::keys::KEY);
         let database = required(self, &s.database, syntax::keys::DATABASE);
         let table = required(self, &s.table, syntax::keys::TABLE);
         let statement = match &s.statement {
             Some(st) => st.clone(),
             None => {
-                self.missing_key(s.span, syntax::keys::STATEMENT);
+                if !written(syntax::keys::STATEMENT) {
+                    self.missing_key(s.span, syntax::keys::STATEMENT);
+                }
                 empty_str(s.span)
             }
         };
-        if s.mapping.is_none() {
+        if s.mapping.is_none() && !written(syntax::keys::MAPPING) {
             self.missing_key(s.span, syntax::keys::MAPPING);
         }
-        let mapping = s.mapping.as_ref().map(|m| self.mapping(&m.value)).unwrap_or_default();
+        let mapping = s
+            .mapping
+            .as_ref()
+            .map(|m| self.mapping(&m.value))
+            .unwrap_or_default();
         let filter = s.filter.as_ref().map(|f| self.filter(f));
         self.p.items.push(Item {
             id,
             list,
-            role: if s.document_id.is_some() { Role::Master } else { Role::Slave },
+            role: if s.document_id.is_some() {
+                Role::Master
+            } else {
+                Role::Slave
+            },
             span: s.span,
             key,
             database,
@@ -161,23 +206,34 @@ impl Lowering<'_> {
                     for err in errors {
                         self.diags.push(err.to_diagnostic(|r| text.span_of(r)));
                     }
-                    EntryValue::Expr { text: text.clone(), expr }
+                    EntryValue::Expr {
+                        text: text.clone(),
+                        expr,
+                    }
                 }
                 // Filled in by `list` once the nested list exists.
                 DbField::Nested(_) => EntryValue::Nested(usize::MAX),
             };
-            if matches!(db_field, DbField::Nested(_)) && e.kind.as_ref().is_none_or(|k| k.value != "nested") {
+            if matches!(db_field, DbField::Nested(_))
+                && e.kind.as_ref().is_none_or(|k| k.value != "nested")
+            {
                 self.diags.push(
-                    Diagnostic::error(codes::WRONG_KIND, "a list of items as `db_field` needs `type: nested`")
-                        .primary(e.span, "this entry holds items")
-                        .help("add `type: nested` to the entry"),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        "a list of items as `db_field` needs `type: nested`",
+                    )
+                    .primary(e.span, "this entry holds items")
+                    .help("add `type: nested` to the entry"),
                 );
             }
             out.push(Entry {
                 span: e.span,
                 es_field: es_field.clone(),
                 value,
-                null_value: e.null_value.as_ref().map_or(serde_json::Value::Null, |n| n.to_json()),
+                null_value: e
+                    .null_value
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |n| n.to_json()),
                 null_value_span: e.null_value.as_ref().map(|n| n.span),
                 eval_on_deleted: e.eval_on_deleted.as_ref().is_some_and(|b| b.value),
             });
@@ -189,11 +245,17 @@ impl Lowering<'_> {
         let (entries, errors) =
             parse_filter(f.value.iter().map(|(k, v)| (k.value.clone(), v.to_json())));
         for err in errors {
-            let span = f.value.get(err.entry).map_or(f.span, |(k, v)| k.span.to(v.span));
+            let span = f
+                .value
+                .get(err.entry)
+                .map_or(f.span, |(k, v)| k.span.to(v.span));
             self.diags.push(err.to_diagnostic(span));
         }
-        let spans: BTreeMap<&str, Span> =
-            f.value.iter().map(|(k, v)| (k.value.as_str(), k.span.to(v.span))).collect();
+        let spans: BTreeMap<&str, Span> = f
+            .value
+            .iter()
+            .map(|(k, v)| (k.value.as_str(), k.span.to(v.span)))
+            .collect();
         let entries = entries
             .into_iter()
             .map(|e| (spans.get(e.column.as_str()).copied().unwrap_or(f.span), e))
@@ -205,8 +267,12 @@ impl Lowering<'_> {
     fn check_list(&mut self, id: ListId) {
         let list = self.p.lists[id].clone();
         let describe = self.describe_list(id);
-        let masters: Vec<ItemId> =
-            list.items.iter().copied().filter(|&i| self.p.items[i].is_master()).collect();
+        let masters: Vec<ItemId> = list
+            .items
+            .iter()
+            .copied()
+            .filter(|&i| self.p.items[i].is_master())
+            .collect();
         match masters.as_slice() {
             [] => self.diags.push(
                 Diagnostic::error(codes::MISSING_MASTER, format!("{describe} has no master item"))
@@ -236,10 +302,13 @@ impl Lowering<'_> {
             }
             if let Some(first) = keys.get(&key.value) {
                 self.diags.push(
-                    Diagnostic::error(codes::DUPLICATE_ITEM_KEY, format!("duplicate key `{}` in {describe}", key.value))
-                        .primary(key.span, "used again here")
-                        .secondary(*first, "first used here")
-                        .help("every item of a list needs its own `key`"),
+                    Diagnostic::error(
+                        codes::DUPLICATE_ITEM_KEY,
+                        format!("duplicate key `{}` in {describe}", key.value),
+                    )
+                    .primary(key.span, "used again here")
+                    .secondary(*first, "first used here")
+                    .help("every item of a list needs its own `key`"),
                 );
             } else {
                 keys.insert(key.value.clone(), key.span);
@@ -253,12 +322,22 @@ impl Lowering<'_> {
                 let nested = matches!(e.value, EntryValue::Nested(_));
                 match fields.get(&e.es_field.value) {
                     Some(&(first, first_nested)) => {
-                        let code = if nested && first_nested { codes::DUPLICATE_NESTED_FIELD } else { codes::DUPLICATE_ES_FIELD };
+                        let code = if nested && first_nested {
+                            codes::DUPLICATE_NESTED_FIELD
+                        } else {
+                            codes::DUPLICATE_ES_FIELD
+                        };
                         self.diags.push(
-                            Diagnostic::error(code, format!("es_field `{}` is written twice in {describe}", e.es_field.value))
-                                .primary(e.es_field.span, "written again here")
-                                .secondary(first, "first written here")
-                                .help("give one of the entries another `es_field`"),
+                            Diagnostic::error(
+                                code,
+                                format!(
+                                    "es_field `{}` is written twice in {describe}",
+                                    e.es_field.value
+                                ),
+                            )
+                            .primary(e.es_field.span, "written again here")
+                            .secondary(first, "first written here")
+                            .help("give one of the entries another `es_field`"),
                         );
                     }
                     None => {
@@ -309,7 +388,9 @@ impl Lowering<'_> {
                 }
                 RefTarget::Last => {
                     uses_last = true;
-                    if !is_master {
+                    // In a list without a master (reported) every item looks like a slave.
+                    let has_master = self.p.lists[item.list].master.is_some();
+                    if !is_master && has_master {
                         self.diags.push(
                             Diagnostic::error(codes::LAST_NOT_ALLOWED, "`%__last` can only appear in a master item's statement")
                                 .primary(r.span, format!("`{}` is not a master item", item.key.value))
@@ -334,31 +415,60 @@ impl Lowering<'_> {
         if deps.len() > 1 {
             let mut d = Diagnostic::error(
                 codes::TOO_MANY_DEPENDENCIES,
-                format!("the statement of `{}` depends on more than one other item", item.key.value),
+                format!(
+                    "the statement of `{}` depends on more than one other item",
+                    item.key.value
+                ),
             );
             for (i, (dep, span)) in deps.iter().enumerate() {
                 let label = format!("reads `{}`", self.p.items[*dep].key.value);
-                d = if i == 0 { d.primary(*span, label) } else { d.secondary(*span, label) };
+                d = if i == 0 {
+                    d.primary(*span, label)
+                } else {
+                    d.secondary(*span, label)
+                };
             }
             self.diags.push(d.help("an item's row must be found from one other item's row; split the lookup into a chain of items"));
         }
         let depends_on = match (deps.first(), parent_dep) {
-            (Some(&(dep, _)), _) => Some(Dependency { item: dep, via_parent: false }),
-            (None, Some(parent)) => Some(Dependency { item: parent, via_parent: true }),
+            (Some(&(dep, _)), _) => Some(Dependency {
+                item: dep,
+                via_parent: false,
+            }),
+            (None, Some(parent)) => Some(Dependency {
+                item: parent,
+                via_parent: true,
+            }),
             (None, None) => None,
         };
-        if is_master && !nested && !uses_last && !statement.text.as_str().is_empty() {
+        // Only the list's master pages (a second master was reported as a duplicate).
+        let pages = self.p.lists[item.list].master == Some(id);
+        if is_master && pages && !nested && !uses_last && !statement.text.as_str().is_empty() {
             self.diags.push(
-                Diagnostic::error(codes::MISSING_PAGING, format!("the master statement of `{}` has no `%__last` paging condition", item.key.value))
-                    .primary(statement.text.span, "a full update pages through the master table with this statement")
-                    .help("add a keyset condition on the primary key, e.g. `where id > %__last.id:(0)`"),
+                Diagnostic::error(
+                    codes::MISSING_PAGING,
+                    format!(
+                        "the master statement of `{}` has no `%__last` paging condition",
+                        item.key.value
+                    ),
+                )
+                .primary(
+                    statement.text.span,
+                    "a full update pages through the master table with this statement",
+                )
+                .help(
+                    "add a keyset condition on the primary key, e.g. `where id > %__last.id:(0)`",
+                ),
             );
         }
         if let Some(r) = placeholder::trailing_limit(statement.text.as_str()) {
             self.diags.push(
-                Diagnostic::error(codes::TRAILING_LIMIT, "a statement can not end with a `LIMIT` clause")
-                    .primary(statement.span_of(r), "remove this")
-                    .help("mee reads one row per key itself; a `LIMIT` would cut a whole page of keys"),
+                Diagnostic::error(
+                    codes::TRAILING_LIMIT,
+                    "a statement can not end with a `LIMIT` clause",
+                )
+                .primary(statement.span_of(r), "remove this")
+                .help("mee reads one row per key itself; a `LIMIT` would cut a whole page of keys"),
             );
         }
 
@@ -372,9 +482,12 @@ impl Lowering<'_> {
             self.anchor(id, t, "routing");
             if nested || !is_master {
                 self.diags.push(
-                    Diagnostic::error(codes::ROUTING_NOT_ALLOWED, "`routing` can only appear on the top-level master item")
-                        .primary(t.text.span, "not the top-level master")
-                        .help("a document's routing comes from its master row; remove `routing` here"),
+                    Diagnostic::error(
+                        codes::ROUTING_NOT_ALLOWED,
+                        "`routing` can only appear on the top-level master item",
+                    )
+                    .primary(t.text.span, "not the top-level master")
+                    .help("a document's routing comes from its master row; remove `routing` here"),
                 );
             }
         }
@@ -390,15 +503,18 @@ impl Lowering<'_> {
                 self.anchor(id, t, "parent_query");
             }
         }
-        if let Some(pq) = &item.parent_query {
-            if !(nested && is_master) {
-                let span = pq.first().map_or(item.span, |e| e.es_field.span);
-                self.diags.push(
-                    Diagnostic::error(codes::PARENT_QUERY_NOT_ALLOWED, "`parent_query` can only appear on a nested list's master item")
-                        .primary(span, "not a nested master")
-                        .help("remove `parent_query`; it selects the parent documents of nested elements"),
-                );
-            }
+        if let Some(pq) = &item.parent_query
+            && !(nested && is_master)
+        {
+            let span = pq.first().map_or(item.span, |e| e.es_field.span);
+            self.diags.push(
+                Diagnostic::error(
+                    codes::PARENT_QUERY_NOT_ALLOWED,
+                    "`parent_query` can only appear on a nested list's master item",
+                )
+                .primary(span, "not a nested master")
+                .help("remove `parent_query`; it selects the parent documents of nested elements"),
+            );
         }
 
         let it = &mut self.p.items[id];
@@ -422,7 +538,10 @@ impl Lowering<'_> {
                         format!("`{what}` of `{key}` reads another item's row"),
                     )
                     .primary(r.span, "only this item's own columns may be used here")
-                    .help(format!("write `%{}` to use this item's own column", r.placeholder.field)),
+                    .help(format!(
+                        "write `%{}` to use this item's own column",
+                        r.placeholder.field
+                    )),
                 );
             }
         }
@@ -435,7 +554,9 @@ impl Lowering<'_> {
     fn target(&mut self, id: ItemId, ph: &Placeholder, span: Span, cx: Context) -> RefTarget {
         let item = &self.p.items[id];
         let list = &self.p.lists[item.list];
-        let Some(key) = &ph.key else { return RefTarget::Own };
+        let Some(key) = &ph.key else {
+            return RefTarget::Own;
+        };
         if *key == item.key.value {
             return RefTarget::Own;
         }
@@ -453,15 +574,37 @@ impl Lowering<'_> {
                     }
                 }
             },
-            other => match list.items.iter().find(|&&i| self.p.items[i].key.value == other) {
+            other => match list
+                .items
+                .iter()
+                .find(|&&i| self.p.items[i].key.value == other)
+            {
                 Some(&i) => RefTarget::Item(i),
                 None => {
-                    let keys: Vec<String> = list.items.iter().map(|&i| self.p.items[i].key.value.clone()).collect();
-                    let mut d = Diagnostic::error(codes::UNKNOWN_ITEM_KEY, format!("no item `{other}` in this list"))
-                        .primary(span, "unknown item key");
-                    d = match nearest(other, keys.iter().map(String::as_str).chain(["__master", "__last", "__parent"])) {
+                    let keys: Vec<String> = list
+                        .items
+                        .iter()
+                        .map(|&i| self.p.items[i].key.value.clone())
+                        .collect();
+                    let mut d = Diagnostic::error(
+                        codes::UNKNOWN_ITEM_KEY,
+                        format!("no item `{other}` in this list"),
+                    )
+                    .primary(span, "unknown item key");
+                    d = match nearest(
+                        other,
+                        keys.iter()
+                            .map(String::as_str)
+                            .chain(["__master", "__last", "__parent"]),
+                    ) {
                         Some(best) => d.help(format!("did you mean `{best}`?")),
-                        None => d.help(format!("the items of this list are: {}", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))),
+                        None => d.help(format!(
+                            "the items of this list are: {}",
+                            keys.iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                     };
                     self.diags.push(d);
                     RefTarget::Unknown
@@ -477,7 +620,12 @@ impl Lowering<'_> {
         for start in 0..self.p.items.len() {
             let mut path = vec![start];
             let mut cur = start;
-            while let Some(dep) = self.p.items[cur].depends_on.as_ref().filter(|d| !d.via_parent).map(|d| d.item) {
+            while let Some(dep) = self.p.items[cur]
+                .depends_on
+                .as_ref()
+                .filter(|d| !d.via_parent)
+                .map(|d| d.item)
+            {
                 if dep >= self.p.items.len() {
                     break;
                 }
@@ -489,14 +637,28 @@ impl Lowering<'_> {
                     for &i in cycle {
                         reported[i] = true;
                     }
-                    let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", self.p.items[i].key.value)).collect();
+                    let names: Vec<String> = cycle
+                        .iter()
+                        .map(|&i| format!("`{}`", self.p.items[i].key.value))
+                        .collect();
                     let first = &self.p.items[cycle[0]];
-                    let mut d = Diagnostic::error(codes::DEPENDENCY_CYCLE, format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]))
-                        .primary(first.statement.text.span, format!("`{}` reads the next item of the cycle", first.key.value));
+                    let mut d = Diagnostic::error(
+                        codes::DEPENDENCY_CYCLE,
+                        format!("dependency cycle: {} -> {}", names.join(" -> "), names[0]),
+                    )
+                    .primary(
+                        first.statement.text.span,
+                        format!("`{}` reads the next item of the cycle", first.key.value),
+                    );
                     for &i in &cycle[1..] {
-                        d = d.secondary(self.p.items[i].statement.text.span, format!("`{}` continues it", self.p.items[i].key.value));
+                        d = d.secondary(
+                            self.p.items[i].statement.text.span,
+                            format!("`{}` continues it", self.p.items[i].key.value),
+                        );
                     }
-                    self.diags.push(d.help("every item's row must be found starting from the master; break the cycle"));
+                    self.diags.push(d.help(
+                        "every item's row must be found starting from the master; break the cycle",
+                    ));
                     break;
                 }
                 path.push(dep);
@@ -511,10 +673,20 @@ impl Lowering<'_> {
     fn check_reachable(&mut self) {
         for id in 0..self.p.items.len() {
             let item = &self.p.items[id];
-            if item.is_master() || item.key.value.is_empty() {
+            // An empty statement or an unknown item key was reported already; "not linked"
+            // would only repeat it.
+            let broken = item.statement.text.as_str().is_empty()
+                || item
+                    .statement
+                    .refs
+                    .iter()
+                    .any(|r| r.target == RefTarget::Unknown);
+            if item.is_master() || item.key.value.is_empty() || broken {
                 continue;
             }
-            let Some(master) = self.p.lists[item.list].master else { continue };
+            let Some(master) = self.p.lists[item.list].master else {
+                continue;
+            };
             let mut cur = id;
             let mut steps = 0;
             let reaches = loop {
@@ -522,7 +694,11 @@ impl Lowering<'_> {
                     break true;
                 }
                 match &self.p.items[cur].depends_on {
-                    Some(d) if !d.via_parent && d.item < self.p.items.len() && steps < self.p.items.len() => {
+                    Some(d)
+                        if !d.via_parent
+                            && d.item < self.p.items.len()
+                            && steps < self.p.items.len() =>
+                    {
                         cur = d.item;
                         steps += 1;
                     }
@@ -550,14 +726,21 @@ enum Context {
 fn empty_str(span: Span) -> StrValue {
     let token = span.start as usize..span.end as usize;
     let offsets = crate::yaml::OffsetMap::whole(span.file, token, 0);
-    let scalar = crate::yaml::Scalar { value: String::new(), style: crate::yaml::ScalarStyle::Plain, offsets };
+    let scalar = crate::yaml::Scalar {
+        value: String::new(),
+        style: crate::yaml::ScalarStyle::Plain,
+        offsets,
+    };
     StrValue { scalar, span }
 }
 
 /// The text of a scalar node (a `document_id` may be written as a number).
 fn node_str(node: &crate::yaml::Node) -> StrValue {
     match node.as_scalar() {
-        Some(scalar) => StrValue { scalar: scalar.clone(), span: node.span },
+        Some(scalar) => StrValue {
+            scalar: scalar.clone(),
+            span: node.span,
+        },
         None => empty_str(node.span),
     }
 }
@@ -591,6 +774,8 @@ fn query_entries(e: &Entries) -> Vec<QueryEntry> {
 /// `^[_a-zA-Z][A-Za-z0-9_]*$`
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }

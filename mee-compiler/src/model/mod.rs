@@ -59,7 +59,10 @@ impl Pipeline {
 
     /// The item whose row `%__parent` means inside a nested list.
     pub fn parent_item(&self, list: ListId) -> Option<&Item> {
-        self.lists[list].parent.as_ref().map(|p| &self.items[p.item])
+        self.lists[list]
+            .parent
+            .as_ref()
+            .map(|p| &self.items[p.item])
     }
 
     /// The top-level list a (possibly nested) list belongs to.

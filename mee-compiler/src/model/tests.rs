@@ -9,8 +9,14 @@ use std::path::Path;
 fn lower_text(text: &str) -> (Pipeline, Vec<Diagnostic>, SourceMap) {
     let mut map = SourceMap::new();
     let mut diags = Diagnostics::new();
-    let node = crate::yaml::load_str(&MemLoader::new(), Path::new("p.yml"), text, &mut map, &mut diags)
-        .expect("test YAML parses");
+    let node = crate::yaml::load_str(
+        &MemLoader::new(),
+        Path::new("p.yml"),
+        text,
+        &mut map,
+        &mut diags,
+    )
+    .expect("test YAML parses");
     let handler = crate::syntax::parse_handler(&node, &mut diags);
     let file = map.find(Path::new("p.yml")).expect("file registered");
     let pipeline = lower("p", file, &handler, &mut diags);
@@ -23,7 +29,10 @@ fn errors(text: &str) -> Vec<String> {
     ds.iter()
         .filter(|d| d.is_error())
         .map(|d| {
-            let at = d.primary_span().map(|s| map.location(s)).unwrap_or_default();
+            let at = d
+                .primary_span()
+                .map(|s| map.location(s))
+                .unwrap_or_default();
             format!("{} {at} {}", d.code.as_str(), d.message)
         })
         .collect()
@@ -67,22 +76,68 @@ fn t02_structural_errors() {
         ),
         ("c", minimal("", "").replace("key: s", "key: m"), "E0207"),
         ("e", minimal("", "      routing: \"%id\""), "E0211"),
-        ("f", minimal("      parent_query: {x: \"%id\"}", ""), "E0212"),
+        (
+            "f",
+            minimal("      parent_query: {x: \"%id\"}", ""),
+            "E0212",
+        ),
         (
             "g",
             minimal("", "").replace("m_id = %__master.id\"", "m_id = %__master.id limit 10\""),
             "E0503",
         ),
-        ("h", minimal("", "").replace("mapping: [name]", "mapping: [{db_field: name, es_field: a.b}]"), "E0206"),
-        ("h2", minimal("", "").replace("mapping: [name]", "mapping: [{db_field: name, es_field: 1abc}]"), "E0206"),
-        ("j", minimal("", "").replace("query: {m_id: \"%m_id\"}", "query: {m_id: \"%m.id\"}"), "E0303"),
-        ("j2", minimal("", "").replace("query: {m_id: \"%m_id\"}", "query: {m_id: \"%__master.id\"}"), "E0303"),
-        ("k", minimal("", "").replace("m_id = %__master.id", "m_id = %__master.id and id > %__last.id"), "E0304"),
-        ("l", minimal("", "").replace("id > %__last.id:(0)\"", "id > %__last.id:(0) and x = %__parent.id\""), "E0305"),
+        (
+            "h",
+            minimal("", "").replace(
+                "mapping: [name]",
+                "mapping: [{db_field: name, es_field: a.b}]",
+            ),
+            "E0206",
+        ),
+        (
+            "h2",
+            minimal("", "").replace(
+                "mapping: [name]",
+                "mapping: [{db_field: name, es_field: 1abc}]",
+            ),
+            "E0206",
+        ),
+        (
+            "j",
+            minimal("", "").replace("query: {m_id: \"%m_id\"}", "query: {m_id: \"%m.id\"}"),
+            "E0303",
+        ),
+        (
+            "j2",
+            minimal("", "").replace(
+                "query: {m_id: \"%m_id\"}",
+                "query: {m_id: \"%__master.id\"}",
+            ),
+            "E0303",
+        ),
+        (
+            "k",
+            minimal("", "").replace(
+                "m_id = %__master.id",
+                "m_id = %__master.id and id > %__last.id",
+            ),
+            "E0304",
+        ),
+        (
+            "l",
+            minimal("", "").replace(
+                "id > %__last.id:(0)\"",
+                "id > %__last.id:(0) and x = %__parent.id\"",
+            ),
+            "E0305",
+        ),
     ];
     for (name, text, code) in cases {
         let errs = errors(text);
-        assert!(errs.iter().any(|e| e.starts_with(code)), "T02({name}) expected {code}, got {errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with(code)),
+            "T02({name}) expected {code}, got {errs:#?}"
+        );
     }
 }
 
@@ -108,18 +163,28 @@ fn t02_n_cycle_through_the_master_and_self_dependency() {
         "select * from m where id > %__last.id:(0) and x = %s.y",
     );
     let errs = errors(&text);
-    assert!(errs.iter().any(|e| e.starts_with("E0307") && e.contains("`m` -> `s` -> `m`")), "{errs:#?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("E0307") && e.contains("`m` -> `s` -> `m`")),
+        "{errs:#?}"
+    );
 
     let own = minimal("", "").replace(
         "select * from m where id > %__last.id:(0)",
         "select * from m where id > %__last.id:(0) and x = %__master.y",
     );
-    assert!(errors(&own).iter().any(|e| e.starts_with("E0307") && e.contains("itself")));
+    assert!(
+        errors(&own)
+            .iter()
+            .any(|e| e.starts_with("E0307") && e.contains("itself"))
+    );
 }
 
 #[test]
 fn t02_s_one_letter_keys_are_not_a_false_loop() {
-    let text = minimal("", "").replace("key: m", "key: ms").replace("%m.id", "%ms.id");
+    let text = minimal("", "")
+        .replace("key: m", "key: ms")
+        .replace("%m.id", "%ms.id");
     assert_eq!(errors(&text), Vec::<String>::new());
 }
 
@@ -134,8 +199,15 @@ fn t02_nested_rules() {
     let nm = "[{key: n, database: d, table: n, document_id: \"%id\", statement: \"select * from n where id > %__last.id:(0) and m_id = %__parent.id\", query: {nid: \"%id\"}, parent_query: {id: \"%m_id\"}, mapping: [{db_field: id, es_field: nid}]}]";
     assert_eq!(errors(&nested(nm, "")), Vec::<String>::new());
     // (p) two nested entries with one es_field.
-    let dup = nested(nm, &format!("        - {{db_field: {nm}, es_field: arr, type: nested}}\n"));
-    assert!(errors(&dup).iter().any(|e| e.starts_with("E0214")), "{:#?}", errors(&dup));
+    let dup = nested(
+        nm,
+        &format!("        - {{db_field: {nm}, es_field: arr, type: nested}}\n"),
+    );
+    assert!(
+        errors(&dup).iter().any(|e| e.starts_with("E0214")),
+        "{:#?}",
+        errors(&dup)
+    );
     // (q) a nested list without a master.
     let no_master = nested(&nm.replace("document_id: \"%id\", ", ""), "");
     assert!(errors(&no_master).iter().any(|e| e.starts_with("E0209")));
@@ -145,21 +217,32 @@ fn t02_nested_rules() {
         &format!("mapping: [{{db_field: id, es_field: nid}}, {{db_field: {nm}, es_field: deeper, type: nested}}]"),
     );
     let deep = nested(&inner, "");
-    assert!(errors(&deep).iter().any(|e| e.starts_with("E0213")), "{:#?}", errors(&deep));
+    assert!(
+        errors(&deep).iter().any(|e| e.starts_with("E0213")),
+        "{:#?}",
+        errors(&deep)
+    );
 }
 
 #[test]
 fn unknown_item_keys_get_a_suggestion() {
     let text = minimal("", "").replace("%__master.id", "%mm.id");
     let (_, ds, _) = lower_text(&text);
-    let d = ds.iter().find(|d| d.code.as_str() == "E0302").expect("unknown key reported");
+    let d = ds
+        .iter()
+        .find(|d| d.code.as_str() == "E0302")
+        .expect("unknown key reported");
     assert_eq!(d.help.as_deref(), Some("did you mean `m`?"));
 }
 
 #[test]
 fn unreachable_items_are_errors() {
     let text = minimal("", "").replace("where m_id = %__master.id", "where id = 1");
-    assert!(errors(&text).iter().any(|e| e.starts_with("E0601")), "{:#?}", errors(&text));
+    assert!(
+        errors(&text).iter().any(|e| e.starts_with("E0601")),
+        "{:#?}",
+        errors(&text)
+    );
 }
 
 #[test]
@@ -170,9 +253,15 @@ fn master_without_paging_is_an_error() {
 
 #[test]
 fn duplicate_es_fields_point_at_both_entries() {
-    let text = minimal("", "").replace("mapping: [name]", "mapping: [{db_field: name, es_field: id}]");
+    let text = minimal("", "").replace(
+        "mapping: [name]",
+        "mapping: [{db_field: name, es_field: id}]",
+    );
     let errs = errors(&text);
-    assert!(errs.iter().any(|e| e.starts_with("E0215 p.yml:15:")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.starts_with("E0215 p.yml:15:")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -182,20 +271,44 @@ fn t01_vehicle_fixture_model() {
     assert!(ds.iter().all(|d| !d.is_error()), "{ds:#?}");
     let top: Vec<_> = p.top_lists().collect();
     assert_eq!(top.len(), 1);
-    assert_eq!((top[0].alias.value.as_str(), top[0].es_type.value.as_str()), ("index_vehicle", "vehicle"));
-    let keys: Vec<&str> = p.items_of(top[0].id).map(|i| i.key.value.as_str()).collect();
-    assert_eq!(keys, ["vehicle", "vehicle_type", "relation_captain_vehicle"]);
+    assert_eq!(
+        (top[0].alias.value.as_str(), top[0].es_type.value.as_str()),
+        ("index_vehicle", "vehicle")
+    );
+    let keys: Vec<&str> = p
+        .items_of(top[0].id)
+        .map(|i| i.key.value.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["vehicle", "vehicle_type", "relation_captain_vehicle"]
+    );
     let master = p.master_of(top[0].id).expect("master");
     assert_eq!(master.key.value, "vehicle");
-    let nested = p.lists.iter().find(|l| l.parent.is_some()).expect("nested list");
-    assert_eq!(nested.parent.as_ref().map(|n| n.field.value.as_str()), Some("vehicle_monitors"));
+    let nested = p
+        .lists
+        .iter()
+        .find(|l| l.parent.is_some())
+        .expect("nested list");
+    assert_eq!(
+        nested.parent.as_ref().map(|n| n.field.value.as_str()),
+        Some("vehicle_monitors")
+    );
     let nm = p.master_of(nested.id).expect("nested master");
     assert_eq!(nm.key.value, "vehicle_monitor");
     // Dependencies of §1.6: vehicle_type and relation_captain_vehicle read the master, the
     // monitors read their parent (the master row) through `%__parent`.
-    let dep = |key: &str| p.items.iter().find(|i| i.key.value == key).and_then(|i| i.depends_on.clone());
+    let dep = |key: &str| {
+        p.items
+            .iter()
+            .find(|i| i.key.value == key)
+            .and_then(|i| i.depends_on.clone())
+    };
     assert_eq!(dep("vehicle_type").map(|d| d.item), Some(master.id));
-    assert_eq!(dep("relation_captain_vehicle").map(|d| d.item), Some(master.id));
+    assert_eq!(
+        dep("relation_captain_vehicle").map(|d| d.item),
+        Some(master.id)
+    );
     let d = dep("vehicle_monitor").expect("nested master depends on its parent");
     assert!(d.via_parent && d.item == master.id);
 }

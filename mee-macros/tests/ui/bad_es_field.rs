@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/bad_es_field.yml");
+
+fn main() {}

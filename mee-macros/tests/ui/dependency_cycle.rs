@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/dependency_cycle.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/duplicate_item_key.yml");
+
+fn main() {}

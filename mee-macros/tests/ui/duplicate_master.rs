@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/duplicate_master.yml");
+
+fn main() {}

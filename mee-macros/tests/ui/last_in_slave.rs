@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/last_in_slave.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/many_errors.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/master_without_paging.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/misspelled_key.yml");
+
+fn main() {}

@@ -1,0 +1,5 @@
+mee_macros::pipeline!("../pipelines/valid.yml");
+
+fn main() {
+    assert_eq!(valid::NAME, "valid");
+}

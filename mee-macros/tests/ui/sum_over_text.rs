@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/sum_over_text.yml");
+
+fn main() {}

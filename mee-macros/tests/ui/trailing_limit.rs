@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/trailing_limit.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/unknown_table.yml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/wrong_arity.yml");
+
+fn main() {}

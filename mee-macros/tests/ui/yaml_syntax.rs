@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/yaml_syntax.yml");
+
+fn main() {}
