@@ -20,11 +20,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(commands::check::CheckArgs),
+    Expand(commands::expand::ExpandArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Expand(args) => commands::expand::run(&args),
     }
 }

@@ -4,7 +4,7 @@
 use crate::diag::{self, Diagnostics, RenderOptions};
 use crate::source::{FsLoader, SourceMap};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use std::path::{Path, PathBuf};
 
 /// The result of expanding one `mee::pipeline!` call.
@@ -70,7 +70,7 @@ pub fn expand_pipeline(
     let errors: Vec<String> = ds.iter().filter(|d| d.is_error()).map(render).collect();
     let warnings: Vec<String> = ds.iter().filter(|d| !d.is_error()).map(render).collect();
     let tokens = match compiled {
-        Some(c) if errors.is_empty() => Some(module(&c.model.name, &map)),
+        Some(c) if errors.is_empty() => Some(module(&c, &map)),
         _ => None,
     };
     Expansion {
@@ -82,19 +82,14 @@ pub fn expand_pipeline(
 
 /// The module of one pipeline. Every file the compiler read is `include_str!`ed so that editing
 /// the YAML, an included file or a schema file recompiles the crate.
-fn module(name: &str, map: &SourceMap) -> TokenStream {
-    let ident = format_ident!("{}", name.replace('-', "_"));
+fn module(c: &crate::CompiledPipeline, map: &SourceMap) -> TokenStream {
     let files: Vec<String> = map
         .files()
         .map(|(_, f)| f.path.display().to_string())
         .collect();
-    let doc = format!("Pipeline `{name}`.");
+    let generated = crate::codegen::generate(c, map);
     quote! {
-        #[doc = #doc]
-        pub mod #ident {
-            #( const _: &str = include_str!(#files); )*
-            /// The pipeline's name (its file stem).
-            pub const NAME: &str = #name;
-        }
+        #( const _: &str = include_str!(#files); )*
+        #generated
     }
 }

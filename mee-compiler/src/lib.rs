@@ -7,15 +7,18 @@
 
 pub mod build;
 pub mod check;
+pub mod codegen;
 pub mod diag;
 pub mod expr;
+pub mod mapping;
 pub mod model;
 pub mod source;
 pub mod sql;
 pub mod syntax;
+pub mod types;
 pub mod yaml;
 
 pub mod driver;
 pub mod expand;
 
-pub use driver::{CompiledPipeline, check_pipeline, compile_for_build};
+pub use driver::{CompiledPipeline, check_pipeline, compile_for_build, expand_file};

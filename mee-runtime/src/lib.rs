@@ -3,8 +3,21 @@
 
 pub mod bench_support;
 pub mod binlog;
+pub mod doc;
 pub mod es;
 pub mod eval;
 pub mod value;
 
 pub use value::Value;
+
+/// Items used by generated pipeline code. Not a public API: names and signatures change with the
+/// code generator.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::doc::{
+        Decimal, DocError, FieldValue, FromValue, IntoValue, JsonWriter, RowError, RowReader,
+        ToJson,
+    };
+    pub use crate::eval::{functions, text};
+    pub use crate::value::{Date, DateTime, Time, Value};
+}
