@@ -6,6 +6,9 @@ pub mod binlog;
 pub mod doc;
 pub mod es;
 pub mod eval;
+pub mod mysql;
+pub mod pipeline;
+pub mod state;
 pub mod value;
 
 pub use value::Value;
@@ -19,5 +22,10 @@ pub mod __private {
         ToJson,
     };
     pub use crate::eval::{functions, text};
+    pub use crate::mysql::{MysqlError, Session, Sql, Statement};
+    pub use crate::pipeline::{
+        BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, Page, distinct_keys,
+        row_error,
+    };
     pub use crate::value::{Date, DateTime, Time, Value};
 }

@@ -11,6 +11,7 @@
 
 pub mod columns;
 mod names;
+mod read;
 
 use crate::driver::CompiledPipeline;
 use crate::expr::dbfield::{Expr, Func};
@@ -87,6 +88,7 @@ impl Gen<'_> {
         let docs = lists.iter().map(|&l| self.doc_struct(l));
         let builds = lists.iter().map(|&l| self.build_fn(l));
         let anchors = self.c.model.master_of(list).map(|m| self.anchor_fns(m));
+        let read = self.read_impl(list);
         quote! {
             #[doc = #doc]
             pub mod #ident {
@@ -101,6 +103,7 @@ impl Gen<'_> {
                 #(#docs)*
                 #(#builds)*
                 #anchors
+                #read
             }
         }
     }
@@ -526,7 +529,7 @@ fn typed_literal(t: RustType, v: &serde_json::Value) -> Option<TokenStream> {
 }
 
 /// An `echo(...)` literal as a value.
-fn literal_value(l: &Literal) -> TokenStream {
+pub(crate) fn literal_value(l: &Literal) -> TokenStream {
     match l {
         Literal::None => quote!(rt::Value::Null),
         Literal::Bool(b) => {

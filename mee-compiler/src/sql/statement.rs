@@ -404,6 +404,44 @@ impl SelectAnalysis {
         out
     }
 
+    /// Renders the statement for generated code in the three parts of the runtime's `Sql`
+    /// template: `head` (`SELECT <columns> FROM `), then the database (inserted at run time),
+    /// then `tail` (`.<table> [alias] WHERE ...`). The select list is replaced by `columns`
+    /// (the columns the pipeline uses), so rows come back in a known order whatever the live
+    /// table has. When `key_list` is given (e.g. "`id` IN "), it is appended as the last
+    /// condition and the text after it goes to `after_keys`, where the runtime puts `(?, ?, ...)`.
+    pub fn render_parts(
+        &self,
+        columns: &[String],
+        keep: &dyn Fn(usize) -> bool,
+        key_list: Option<&str>,
+        order_by: Option<&str>,
+        limit: Option<&str>,
+    ) -> RenderedParts {
+        const KEYS: &str = "\u{1}KEYS\u{1}";
+        let extra = key_list.map(|k| format!("{k}{KEYS}"));
+        let rendered = self.render(keep, extra.as_deref(), order_by, limit);
+        let old_head = &self.sql[self.layout.head.clone()];
+        let rest = rendered.sql.strip_prefix(old_head).unwrap_or(&rendered.sql);
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let head = format!("SELECT {} FROM ", cols.join(", "));
+        let mut table = format!(".{}", quote_ident(&self.table.name));
+        if let Some(alias) = &self.table.alias {
+            table.push(' ');
+            table.push_str(&quote_ident(alias));
+        }
+        let (tail, after_keys) = match rest.split_once(KEYS) {
+            Some((before, after)) => (format!("{table}{before}"), after.to_string()),
+            None => (format!("{table}{rest}"), String::new()),
+        };
+        RenderedParts {
+            head,
+            tail,
+            after_keys,
+            params: rendered.params,
+        }
+    }
+
     fn push_piece(&self, out: &mut Rendered, range: Range<usize>) {
         out.sql.push_str(&self.sql[range.clone()]);
         let inside = self
@@ -415,6 +453,22 @@ impl SelectAnalysis {
         out.params
             .extend(inside.map(|(i, _)| ParamSlot::Statement(i)));
     }
+}
+
+/// The three parts of a statement for the runtime's `Sql` template (see
+/// [`SelectAnalysis::render_parts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedParts {
+    pub head: String,
+    pub tail: String,
+    pub after_keys: String,
+    /// What each `?` of `head + tail + after_keys` takes, in order (the key list excluded).
+    pub params: Vec<ParamSlot>,
+}
+
+/// A backtick-quoted identifier (backticks inside doubled).
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
 /// `?` parameters in a caller's SQL fragment (outside strings and comments).

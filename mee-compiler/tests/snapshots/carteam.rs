@@ -344,5 +344,486 @@ pub mod carteam {
                 out
             })
         }
+        /// `SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM `carteam_service`.`users` WHERE role_id = 1 ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_FIRST: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM ",
+            "carteam_service",
+            ".`users` WHERE role_id = 1 ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM `carteam_service`.`users` WHERE id > ? AND role_id = 1 ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_NEXT: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM ",
+            "carteam_service",
+            ".`users` WHERE id > ? AND role_id = 1 ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM `carteam_service`.`users` WHERE role_id = 1 AND `id` IN (...)`
+        pub static SQL_MASTER_KEYS: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `created_at`, `updated_at`, `name`, `mobile`, `role_id` FROM ",
+            "carteam_service",
+            ".`users` WHERE role_id = 1 AND `id` IN ",
+            1,
+            "",
+        );
+        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 1 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        pub static SQL_RELATIONS_1: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM ",
+            "carteam_service",
+            ".`auditor_relations` WHERE status = 1 AND role = 1 AND `user_id` IN ",
+            1,
+            " ORDER BY `user_id`, `id`",
+        );
+        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 2 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        pub static SQL_RELATIONS_2: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM ",
+            "carteam_service",
+            ".`auditor_relations` WHERE status = 1 AND role = 2 AND `user_id` IN ",
+            1,
+            " ORDER BY `user_id`, `id`",
+        );
+        /// `SELECT `id`, `name`, `phone` FROM `admin_service`.`users` WHERE `id` IN (...) ORDER BY `id``
+        pub static SQL_ADMIN_USERS: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `name`, `phone` FROM ",
+            "admin_service",
+            ".`users` WHERE `id` IN ",
+            1,
+            " ORDER BY `id`",
+        );
+        /// `SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status` FROM `carteam_service`.`credit` WHERE status = 0 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        pub static SQL_CREDIT: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status` FROM ",
+            "carteam_service",
+            ".`credit` WHERE status = 0 AND `user_id` IN ",
+            1,
+            " ORDER BY `user_id`, `id`",
+        );
+        /// `SELECT `id`, `user_id`, `status` FROM `carteam_service`.`loan_base` WHERE status in (100, 101, 102) AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        pub static SQL_LOAN_BASE: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `user_id`, `status` FROM ",
+            "carteam_service",
+            ".`loan_base` WHERE status in (100, 101, 102) AND `user_id` IN ",
+            1,
+            " ORDER BY `user_id`, `id`",
+        );
+        /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
+        pub static STATEMENTS: &[&rt::Sql] = &[
+            &SQL_MASTER_FIRST,
+            &SQL_MASTER_NEXT,
+            &SQL_MASTER_KEYS,
+            &SQL_RELATIONS_1,
+            &SQL_RELATIONS_2,
+            &SQL_ADMIN_USERS,
+            &SQL_CREDIT,
+            &SQL_LOAN_BASE,
+        ];
+        /// The index, as the engines see it.
+        pub struct Index;
+        impl rt::IndexPipeline for Index {
+            fn pipeline(&self) -> &'static str {
+                "carteam"
+            }
+            fn alias(&self) -> &'static str {
+                "index_carteam_user"
+            }
+            fn master_table(&self) -> (&'static str, &'static str) {
+                ("carteam_service", "users")
+            }
+            fn statements(&self) -> &'static [&'static rt::Sql] {
+                STATEMENTS
+            }
+            fn read_page<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                after: Option<rt::Value>,
+                limit: usize,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = match &after {
+                        None => {
+                            session
+                                .fetch(stmts[0].text(), &[rt::Value::Int(limit as i64)])
+                                .await?
+                        }
+                        Some(after) => {
+                            session
+                                .fetch(
+                                    stmts[1].text(),
+                                    &[after.clone(), rt::Value::Int(limit as i64)],
+                                )
+                                .await?
+                        }
+                    };
+                    complete(session, stmts, rows).await
+                })
+            }
+            fn read_keys<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                keys: Vec<rt::Value>,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = session
+                        .fetch_keyed(&stmts[2], &rt::distinct_keys(keys))
+                        .await?;
+                    complete(session, stmts, rows).await
+                })
+            }
+        }
+        /// Converts the master rows, reads every dependent item for the whole page, and builds
+        /// the documents. A master row that cannot be converted or built becomes a failed
+        /// document (for the retry table); a failed query fails the page.
+        async fn complete(
+            session: &mut rt::Session,
+            stmts: &[rt::Statement],
+            raw: Vec<Vec<rt::Value>>,
+        ) -> Result<rt::Page, rt::MysqlError> {
+            let mut page = rt::Page::default();
+            page.master_rows = raw.len();
+            let mut masters: Vec<UsersRow> = Vec::with_capacity(raw.len());
+            for values in raw {
+                let key = values.get(0usize).cloned().unwrap_or(rt::Value::Null);
+                page.last_key = Some(key.clone());
+                match UsersRow::from_row(values) {
+                    Ok(r) => masters.push(r),
+                    Err(e) => {
+                        page.docs
+                            .push(rt::BuiltDoc {
+                                key,
+                                id: String::new(),
+                                routing: None,
+                                source: Err(rt::DocError::Row {
+                                    table: "carteam_service.users",
+                                    source: e,
+                                }),
+                            })
+                    }
+                }
+            }
+            let mut rows_relations_1: rt::FirstByKey<Relations1Row> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|users| {
+                            match Some(users) {
+                                Some(d) => d.id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[3usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = Relations1Row::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "carteam_service.auditor_relations",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_relations_1
+                                .entry(rt::Key::of(&r.user_id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_relations_2: rt::FirstByKey<Relations2Row> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|users| {
+                            match Some(users) {
+                                Some(d) => d.id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[4usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = Relations2Row::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "carteam_service.auditor_relations",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_relations_2
+                                .entry(rt::Key::of(&r.user_id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_admin_users: rt::FirstByKey<AdminUsersRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|users| {
+                            match rows_relations_1
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                )
+                            {
+                                Some(d) => d.auditor_id.to_value(),
+                                None => rt::Value::Int(0i64),
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[5usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = AdminUsersRow::from_row(values)
+                                .map_err(|e| rt::row_error("admin_service.users", e))?;
+                            page.dependent_rows += 1;
+                            rows_admin_users
+                                .entry(rt::Key::of(&r.id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_credit: rt::FirstByKey<CreditRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|users| {
+                            match Some(users) {
+                                Some(d) => d.id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[6usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = CreditRow::from_row(values)
+                                .map_err(|e| rt::row_error("carteam_service.credit", e))?;
+                            page.dependent_rows += 1;
+                            rows_credit
+                                .entry(rt::Key::of(&r.user_id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_loan_base: rt::FirstByKey<LoanBaseRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|users| {
+                            match Some(users) {
+                                Some(d) => d.id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[7usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = LoanBaseRow::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "carteam_service.loan_base",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_loan_base
+                                .entry(rt::Key::of(&r.user_id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut sql_loan_count: Vec<Option<rt::Value>> = Vec::with_capacity(
+                masters.len(),
+            );
+            {
+                let db = stmts[7usize].physical_database().replace('`', "``");
+                session.fetch_text(&format!("USE `{db}`")).await?;
+                for users in &masters {
+                    let value = match rows_loan_base
+                        .get(
+                            &rt::Key::of(
+                                &match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                },
+                            ),
+                        )
+                    {
+                        Some(r) => {
+                            let rows = session
+                                .fetch(
+                                    "select count(*) from loan_base where user_id=? and status in (100,101,102)",
+                                    &[r.user_id.to_value()],
+                                )
+                                .await?;
+                            Some(
+                                rows
+                                    .into_iter()
+                                    .next()
+                                    .and_then(|row| row.into_iter().next())
+                                    .unwrap_or(rt::Value::Null),
+                            )
+                        }
+                        None => None,
+                    };
+                    sql_loan_count.push(value);
+                }
+            }
+            let mut sql_unrepaid_loan_count: Vec<Option<rt::Value>> = Vec::with_capacity(
+                masters.len(),
+            );
+            {
+                let db = stmts[7usize].physical_database().replace('`', "``");
+                session.fetch_text(&format!("USE `{db}`")).await?;
+                for users in &masters {
+                    let value = match rows_loan_base
+                        .get(
+                            &rt::Key::of(
+                                &match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                },
+                            ),
+                        )
+                    {
+                        Some(r) => {
+                            let rows = session
+                                .fetch(
+                                    "select count(*) from loan_base where user_id=? and status in (100)",
+                                    &[r.user_id.to_value()],
+                                )
+                                .await?;
+                            Some(
+                                rows
+                                    .into_iter()
+                                    .next()
+                                    .and_then(|row| row.into_iter().next())
+                                    .unwrap_or(rt::Value::Null),
+                            )
+                        }
+                        None => None,
+                    };
+                    sql_unrepaid_loan_count.push(value);
+                }
+            }
+            for (doc_index, users) in masters.iter().enumerate() {
+                let key = users.id.to_value();
+                let source = (|| -> Result<Vec<u8>, rt::DocError> {
+                    Ok(
+                        {
+                            let relations_1 = rows_relations_1
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            let relations_2 = rows_relations_2
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            let admin_users = rows_admin_users
+                                .get(
+                                    &rt::Key::of(
+                                        &match rows_relations_1
+                                            .get(
+                                                &rt::Key::of(
+                                                    &match Some(users) {
+                                                        Some(d) => d.id.to_value(),
+                                                        None => rt::Value::Null,
+                                                    },
+                                                ),
+                                            )
+                                        {
+                                            Some(d) => d.auditor_id.to_value(),
+                                            None => rt::Value::Int(0i64),
+                                        },
+                                    ),
+                                );
+                            let credit = rows_credit
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            let loan_base = rows_loan_base
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            build_doc(
+                                users,
+                                relations_1,
+                                relations_2,
+                                admin_users,
+                                credit,
+                                loan_base,
+                                sql_loan_count.get(doc_index).cloned().flatten(),
+                                sql_unrepaid_loan_count.get(doc_index).cloned().flatten(),
+                            )
+                        }?
+                            .to_json_bytes(),
+                    )
+                })();
+                page.docs
+                    .push(rt::BuiltDoc {
+                        key,
+                        id: document_id(users),
+                        routing: routing(users),
+                        source,
+                    });
+            }
+            Ok(page)
+        }
     }
 }

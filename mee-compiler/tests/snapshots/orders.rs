@@ -255,5 +255,245 @@ pub mod orders {
         pub fn routing(r: &OrderRow) -> Option<String> {
             None
         }
+        /// `SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM `shop`.`orders` WHERE deleted = 0 ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_FIRST: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM ",
+            "shop",
+            ".`orders` WHERE deleted = 0 ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM `shop`.`orders` WHERE id > ? AND deleted = 0 ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_NEXT: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM ",
+            "shop",
+            ".`orders` WHERE id > ? AND deleted = 0 ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM `shop`.`orders` WHERE deleted = 0 AND `id` IN (...)`
+        pub static SQL_MASTER_KEYS: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `order_no`, `customer_id`, `status`, `amount`, `currency`, `note`, `deleted`, `create_time`, `modify_time` FROM ",
+            "shop",
+            ".`orders` WHERE deleted = 0 AND `id` IN ",
+            1,
+            "",
+        );
+        /// `SELECT `id`, `name`, `email`, `tier`, `country` FROM `crm`.`customers` WHERE `id` IN (...) ORDER BY `id``
+        pub static SQL_CUSTOMER: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `name`, `email`, `tier`, `country` FROM ",
+            "crm",
+            ".`customers` WHERE `id` IN ",
+            1,
+            " ORDER BY `id`",
+        );
+        /// `SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price` FROM `shop`.`order_items` WHERE `order_id` IN (...) ORDER BY `order_id`, `id``
+        pub static SQL_ITEM: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price` FROM ",
+            "shop",
+            ".`order_items` WHERE `order_id` IN ",
+            1,
+            " ORDER BY `order_id`, `id`",
+        );
+        /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
+        pub static STATEMENTS: &[&rt::Sql] = &[
+            &SQL_MASTER_FIRST,
+            &SQL_MASTER_NEXT,
+            &SQL_MASTER_KEYS,
+            &SQL_CUSTOMER,
+            &SQL_ITEM,
+        ];
+        /// The index, as the engines see it.
+        pub struct Index;
+        impl rt::IndexPipeline for Index {
+            fn pipeline(&self) -> &'static str {
+                "orders"
+            }
+            fn alias(&self) -> &'static str {
+                "orders"
+            }
+            fn master_table(&self) -> (&'static str, &'static str) {
+                ("shop", "orders")
+            }
+            fn statements(&self) -> &'static [&'static rt::Sql] {
+                STATEMENTS
+            }
+            fn read_page<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                after: Option<rt::Value>,
+                limit: usize,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = match &after {
+                        None => {
+                            session
+                                .fetch(stmts[0].text(), &[rt::Value::Int(limit as i64)])
+                                .await?
+                        }
+                        Some(after) => {
+                            session
+                                .fetch(
+                                    stmts[1].text(),
+                                    &[after.clone(), rt::Value::Int(limit as i64)],
+                                )
+                                .await?
+                        }
+                    };
+                    complete(session, stmts, rows).await
+                })
+            }
+            fn read_keys<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                keys: Vec<rt::Value>,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = session
+                        .fetch_keyed(&stmts[2], &rt::distinct_keys(keys))
+                        .await?;
+                    complete(session, stmts, rows).await
+                })
+            }
+        }
+        /// Converts the master rows, reads every dependent item for the whole page, and builds
+        /// the documents. A master row that cannot be converted or built becomes a failed
+        /// document (for the retry table); a failed query fails the page.
+        async fn complete(
+            session: &mut rt::Session,
+            stmts: &[rt::Statement],
+            raw: Vec<Vec<rt::Value>>,
+        ) -> Result<rt::Page, rt::MysqlError> {
+            let mut page = rt::Page::default();
+            page.master_rows = raw.len();
+            let mut masters: Vec<OrderRow> = Vec::with_capacity(raw.len());
+            for values in raw {
+                let key = values.get(0usize).cloned().unwrap_or(rt::Value::Null);
+                page.last_key = Some(key.clone());
+                match OrderRow::from_row(values) {
+                    Ok(r) => masters.push(r),
+                    Err(e) => {
+                        page.docs
+                            .push(rt::BuiltDoc {
+                                key,
+                                id: String::new(),
+                                routing: None,
+                                source: Err(rt::DocError::Row {
+                                    table: "shop.orders",
+                                    source: e,
+                                }),
+                            })
+                    }
+                }
+            }
+            let mut rows_customer: rt::FirstByKey<CustomerRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|order| {
+                            match Some(order) {
+                                Some(d) => d.customer_id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[3usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = CustomerRow::from_row(values)
+                                .map_err(|e| rt::row_error("crm.customers", e))?;
+                            page.dependent_rows += 1;
+                            rows_customer
+                                .entry(rt::Key::of(&r.id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_item: rt::GroupsByKey<ItemRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|order| match Some(order) {
+                            Some(d) => d.id.to_value(),
+                            None => rt::Value::Null,
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[4usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = ItemRow::from_row(values)
+                                .map_err(|e| rt::row_error("shop.order_items", e))?;
+                            page.dependent_rows += 1;
+                            rows_item
+                                .entry(rt::Key::of(&r.order_id.to_value()))
+                                .or_default()
+                                .push(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            for (doc_index, order) in masters.iter().enumerate() {
+                let key = order.id.to_value();
+                let source = (|| -> Result<Vec<u8>, rt::DocError> {
+                    Ok(
+                        {
+                            let customer = rows_customer
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(order) {
+                                            Some(d) => d.customer_id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            build_doc(
+                                order,
+                                {
+                                    let group = if true {
+                                        rows_item
+                                            .get(
+                                                &rt::Key::of(
+                                                    &match Some(order) {
+                                                        Some(d) => d.id.to_value(),
+                                                        None => rt::Value::Null,
+                                                    },
+                                                ),
+                                            )
+                                    } else {
+                                        None
+                                    };
+                                    let mut out = Vec::new();
+                                    for item in group.into_iter().flatten() {
+                                        out.push({ build_items_element(item) }?);
+                                    }
+                                    out
+                                },
+                                customer,
+                            )
+                        }?
+                            .to_json_bytes(),
+                    )
+                })();
+                page.docs
+                    .push(rt::BuiltDoc {
+                        key,
+                        id: document_id(order),
+                        routing: routing(order),
+                        source,
+                    });
+            }
+            Ok(page)
+        }
     }
 }

@@ -229,5 +229,307 @@ pub mod vehicles {
         pub fn routing(r: &VehicleRow) -> Option<String> {
             None
         }
+        /// `SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM `certify_service`.`vehicle` ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_FIRST: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM ",
+            "certify_service",
+            ".`vehicle` ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM `certify_service`.`vehicle` WHERE id > ? ORDER BY `id` LIMIT ?`
+        pub static SQL_MASTER_NEXT: rt::Sql = rt::Sql::new(
+            "SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM ",
+            "certify_service",
+            ".`vehicle` WHERE id > ? ORDER BY `id` LIMIT ?",
+        );
+        /// `SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM `certify_service`.`vehicle` WHERE `id` IN (...)`
+        pub static SQL_MASTER_KEYS: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `created_at`, `updated_at`, `vehicle_type_id`, `status` FROM ",
+            "certify_service",
+            ".`vehicle` WHERE `id` IN ",
+            1,
+            "",
+        );
+        /// `SELECT `id`, `name` FROM `certify_service`.`vehicle_type` WHERE `id` IN (...) ORDER BY `id``
+        pub static SQL_VEHICLE_TYPE: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `name` FROM ",
+            "certify_service",
+            ".`vehicle_type` WHERE `id` IN ",
+            1,
+            " ORDER BY `id`",
+        );
+        /// `SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status` FROM `carteam_service`.`relation_captain_vehicle` WHERE status = 1 AND `vehicle_id` IN (...) ORDER BY `vehicle_id`, `id``
+        pub static SQL_RELATION_CAPTAIN_VEHICLE: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status` FROM ",
+            "carteam_service",
+            ".`relation_captain_vehicle` WHERE status = 1 AND `vehicle_id` IN ",
+            1,
+            " ORDER BY `vehicle_id`, `id`",
+        );
+        /// `SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type` FROM `track_service`.`vehicle_monitor` WHERE status = 1 AND `car_id` IN (...) ORDER BY `car_id`, `id``
+        pub static SQL_VEHICLE_MONITOR: rt::Sql = rt::Sql::keyed(
+            "SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type` FROM ",
+            "track_service",
+            ".`vehicle_monitor` WHERE status = 1 AND `car_id` IN ",
+            1,
+            " ORDER BY `car_id`, `id`",
+        );
+        /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
+        pub static STATEMENTS: &[&rt::Sql] = &[
+            &SQL_MASTER_FIRST,
+            &SQL_MASTER_NEXT,
+            &SQL_MASTER_KEYS,
+            &SQL_VEHICLE_TYPE,
+            &SQL_RELATION_CAPTAIN_VEHICLE,
+            &SQL_VEHICLE_MONITOR,
+        ];
+        /// The index, as the engines see it.
+        pub struct Index;
+        impl rt::IndexPipeline for Index {
+            fn pipeline(&self) -> &'static str {
+                "vehicles"
+            }
+            fn alias(&self) -> &'static str {
+                "index_vehicle"
+            }
+            fn master_table(&self) -> (&'static str, &'static str) {
+                ("certify_service", "vehicle")
+            }
+            fn statements(&self) -> &'static [&'static rt::Sql] {
+                STATEMENTS
+            }
+            fn read_page<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                after: Option<rt::Value>,
+                limit: usize,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = match &after {
+                        None => {
+                            session
+                                .fetch(stmts[0].text(), &[rt::Value::Int(limit as i64)])
+                                .await?
+                        }
+                        Some(after) => {
+                            session
+                                .fetch(
+                                    stmts[1].text(),
+                                    &[after.clone(), rt::Value::Int(limit as i64)],
+                                )
+                                .await?
+                        }
+                    };
+                    complete(session, stmts, rows).await
+                })
+            }
+            fn read_keys<'a>(
+                &'a self,
+                session: &'a mut rt::Session,
+                stmts: &'a [rt::Statement],
+                keys: Vec<rt::Value>,
+            ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                Box::pin(async move {
+                    let rows = session
+                        .fetch_keyed(&stmts[2], &rt::distinct_keys(keys))
+                        .await?;
+                    complete(session, stmts, rows).await
+                })
+            }
+        }
+        /// Converts the master rows, reads every dependent item for the whole page, and builds
+        /// the documents. A master row that cannot be converted or built becomes a failed
+        /// document (for the retry table); a failed query fails the page.
+        async fn complete(
+            session: &mut rt::Session,
+            stmts: &[rt::Statement],
+            raw: Vec<Vec<rt::Value>>,
+        ) -> Result<rt::Page, rt::MysqlError> {
+            let mut page = rt::Page::default();
+            page.master_rows = raw.len();
+            let mut masters: Vec<VehicleRow> = Vec::with_capacity(raw.len());
+            for values in raw {
+                let key = values.get(0usize).cloned().unwrap_or(rt::Value::Null);
+                page.last_key = Some(key.clone());
+                match VehicleRow::from_row(values) {
+                    Ok(r) => masters.push(r),
+                    Err(e) => {
+                        page.docs
+                            .push(rt::BuiltDoc {
+                                key,
+                                id: String::new(),
+                                routing: None,
+                                source: Err(rt::DocError::Row {
+                                    table: "certify_service.vehicle",
+                                    source: e,
+                                }),
+                            })
+                    }
+                }
+            }
+            let mut rows_vehicle_type: rt::FirstByKey<VehicleTypeRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|vehicle| {
+                            match Some(vehicle) {
+                                Some(d) => d.vehicle_type_id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[3usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = VehicleTypeRow::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "certify_service.vehicle_type",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_vehicle_type
+                                .entry(rt::Key::of(&r.id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_relation_captain_vehicle: rt::FirstByKey<
+                RelationCaptainVehicleRow,
+            > = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|vehicle| {
+                            match Some(vehicle) {
+                                Some(d) => d.id.to_value(),
+                                None => rt::Value::Null,
+                            }
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[4usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = RelationCaptainVehicleRow::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "carteam_service.relation_captain_vehicle",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_relation_captain_vehicle
+                                .entry(rt::Key::of(&r.vehicle_id.to_value()))
+                                .or_insert(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            let mut rows_vehicle_monitor: rt::GroupsByKey<VehicleMonitorRow> = Default::default();
+            {
+                let keys = rt::distinct_keys(
+                    masters
+                        .iter()
+                        .map(|vehicle| match Some(vehicle) {
+                            Some(d) => d.id.to_value(),
+                            None => rt::Value::Null,
+                        }),
+                );
+                session
+                    .for_each_keyed(
+                        &stmts[5usize],
+                        &[],
+                        &keys,
+                        &[],
+                        |values| {
+                            let r = VehicleMonitorRow::from_row(values)
+                                .map_err(|e| rt::row_error(
+                                    "track_service.vehicle_monitor",
+                                    e,
+                                ))?;
+                            page.dependent_rows += 1;
+                            rows_vehicle_monitor
+                                .entry(rt::Key::of(&r.car_id.to_value()))
+                                .or_default()
+                                .push(r);
+                            Ok::<(), rt::MysqlError>(())
+                        },
+                    )
+                    .await?;
+            }
+            for (doc_index, vehicle) in masters.iter().enumerate() {
+                let key = vehicle.id.to_value();
+                let source = (|| -> Result<Vec<u8>, rt::DocError> {
+                    Ok(
+                        {
+                            let vehicle_type = rows_vehicle_type
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(vehicle) {
+                                            Some(d) => d.vehicle_type_id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            let relation_captain_vehicle = rows_relation_captain_vehicle
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(vehicle) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
+                                );
+                            build_doc(
+                                vehicle,
+                                {
+                                    let group = if true {
+                                        rows_vehicle_monitor
+                                            .get(
+                                                &rt::Key::of(
+                                                    &match Some(vehicle) {
+                                                        Some(d) => d.id.to_value(),
+                                                        None => rt::Value::Null,
+                                                    },
+                                                ),
+                                            )
+                                    } else {
+                                        None
+                                    };
+                                    let mut out = Vec::new();
+                                    for vehicle_monitor in group.into_iter().flatten() {
+                                        out.push(
+                                            { build_vehicle_monitors_element(vehicle_monitor) }?,
+                                        );
+                                    }
+                                    out
+                                },
+                                vehicle_type,
+                                relation_captain_vehicle,
+                            )
+                        }?
+                            .to_json_bytes(),
+                    )
+                })();
+                page.docs
+                    .push(rt::BuiltDoc {
+                        key,
+                        id: document_id(vehicle),
+                        routing: routing(vehicle),
+                        source,
+                    });
+            }
+            Ok(page)
+        }
     }
 }

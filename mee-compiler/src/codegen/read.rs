@@ -1,0 +1,577 @@
+//! The read side of an index: its SQL statements and the `IndexPipeline` implementation that
+//! reads a page of master rows and completes it with one query per joined item and per nested
+//! list (`col IN (...)` over the page's link values), then builds the documents.
+
+use super::{Gen, columns, names};
+use crate::check::StatementInfo;
+use crate::expr::literal::Literal;
+use crate::model::{EntryValue, Item, ItemId, ListId, RefTarget, Role};
+use crate::sql::statement::{ConjunctKind, ParamSlot, ParamValue, RenderedParts, quote_ident};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// One statement of the index, with its index in `STATEMENTS`.
+struct Stmt {
+    ident: syn::Ident,
+    tokens: TokenStream,
+}
+
+impl Gen<'_> {
+    fn info(&self, item: &Item) -> Option<&StatementInfo> {
+        columns::statement(self.c, item)
+    }
+
+    fn pk(&self, item: &Item) -> Option<String> {
+        columns::table_of(self.c, item).and_then(|t| t.primary_key.first().cloned())
+    }
+
+    fn sql_static(&self, name: &str, item: &Item, parts: &RenderedParts, keyed: bool) -> Stmt {
+        let ident = format_ident!("SQL_{}", name.to_uppercase());
+        let (head, tail, after) = (&parts.head, &parts.tail, &parts.after_keys);
+        let db = &item.database.value;
+        let doc = format!(
+            " `{}{}{}{}{}`",
+            head,
+            quote_ident(db),
+            tail,
+            if keyed { "(...)" } else { "" },
+            after
+        );
+        let tokens = if keyed {
+            quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::keyed(#head, #db, #tail, 1, #after);)
+        } else {
+            quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::new(#head, #db, #tail);)
+        };
+        Stmt { ident, tokens }
+    }
+
+    /// Whether a conjunct is replaced by the read plan: the master's paging condition, a link
+    /// (replaced by the key list), or a nested master's `%__last` keyset condition (a batched
+    /// read takes all nested rows at once).
+    fn is_replaced(&self, item: &Item, info: &StatementInfo, i: usize) -> bool {
+        if info.paging == Some(i) || info.links.iter().any(|l| l.conjunct == i) {
+            return true;
+        }
+        match &info.analysis.conjuncts[i].kind {
+            ConjunctKind::Compare { param, .. } => {
+                match info.analysis.params.get(*param).map(|p| &p.value) {
+                    Some(ParamValue::Placeholder(ph)) => item
+                        .statement
+                        .refs
+                        .get(*ph)
+                        .is_some_and(|r| r.target == RefTarget::Last),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// The statements and `IndexPipeline` implementation of one top-level list.
+    pub(super) fn read_impl(&self, list: ListId) -> TokenStream {
+        let Some(master) = self.c.model.master_of(list) else {
+            return quote!();
+        };
+        let Some(info) = self.info(master) else {
+            return quote!();
+        };
+        let Some(pk) = self.pk(master) else {
+            return quote!();
+        };
+        let cols = &self.used[master.id];
+        let pk_q = quote_ident(&pk);
+        let paging = info.paging;
+        let mut stmts = Vec::new();
+
+        let first =
+            info.analysis
+                .render_parts(cols, &|i| Some(i) != paging, None, Some(&pk_q), Some("?"));
+        let next = info
+            .analysis
+            .render_parts(cols, &|_| true, None, Some(&pk_q), Some("?"));
+        let keys = info.analysis.render_parts(
+            cols,
+            &|i| Some(i) != paging,
+            Some(&format!("{pk_q} IN ")),
+            None,
+            None,
+        );
+        let first_s = self.sql_static("master_first", master, &first, false);
+        let next_s = self.sql_static("master_next", master, &next, false);
+        let keys_s = self.sql_static("master_keys", master, &keys, true);
+        // FIRST binds the limit; NEXT binds the paging key where the statement had `%__last`.
+        let next_params: Vec<TokenStream> = next
+            .params
+            .iter()
+            .map(|p| match p {
+                ParamSlot::Limit(_) => quote!(rt::Value::Int(limit as i64)),
+                _ => quote!(after.clone()),
+            })
+            .collect();
+        stmts.push(first_s);
+        stmts.push(next_s);
+        stmts.push(keys_s);
+
+        // Every item of every list of this index other than the top master gets one batched
+        // look-up, in dependency order.
+        let mut dependents = Vec::new();
+        for l in self.lists_of(list) {
+            for item in self.dependency_order(l) {
+                if item.id == master.id {
+                    continue;
+                }
+                let Some(info) = self.info(item) else {
+                    continue;
+                };
+                let Some(link) = info.links.first() else {
+                    continue;
+                };
+                let cols = &self.used[item.id];
+                let order = match self.pk(item) {
+                    Some(pk) if pk != link.column => {
+                        format!("{}, {}", quote_ident(&link.column), quote_ident(&pk))
+                    }
+                    _ => quote_ident(&link.column),
+                };
+                let parts = info.analysis.render_parts(
+                    cols,
+                    &|i| !self.is_replaced(item, info, i),
+                    Some(&format!("{} IN ", quote_ident(&link.column))),
+                    Some(&order),
+                    None,
+                );
+                let s = self.sql_static(&names::snake(&item.key.value), item, &parts, true);
+                dependents.push((item, s.ident.clone()));
+                stmts.push(s);
+            }
+        }
+
+        let statics = stmts.iter().map(|s| &s.tokens);
+        let idents: Vec<&syn::Ident> = stmts.iter().map(|s| &s.ident).collect();
+        let master_row = self.row_name(master);
+        let master_var = format_ident!("{}", names::snake(&master.key.value));
+        let pk_field = names::field_ident(&pk);
+        let pk_index = cols.iter().position(|c| *c == pk).unwrap_or(0);
+        let master_table = (&master.database.value, &master.table.value);
+        let (mdb, mtable) = master_table;
+        let mtable_full = format!("{mdb}.{mtable}");
+        let pipeline = &self.c.model.name;
+        let alias = &self.c.model.list(list).alias.value;
+
+        // Fetch phase: one block per dependent item, in dependency order.
+        let fetches: Vec<TokenStream> = dependents
+            .iter()
+            .enumerate()
+            .map(|(n, (item, _))| self.fetch_block(list, master, item, n + 3))
+            .collect();
+        let stmt_of: Vec<(ItemId, usize)> = dependents
+            .iter()
+            .enumerate()
+            .map(|(n, (item, _))| (item.id, n + 3))
+            .collect();
+        let sql_calls = self.execute_sql(list, master, &stmt_of);
+        let assemble = self.assemble(list, master);
+
+        quote! {
+            #(#statics)*
+
+            /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
+            pub static STATEMENTS: &[&rt::Sql] = &[#(&#idents),*];
+
+            /// The index, as the engines see it.
+            pub struct Index;
+
+            impl rt::IndexPipeline for Index {
+                fn pipeline(&self) -> &'static str {
+                    #pipeline
+                }
+
+                fn alias(&self) -> &'static str {
+                    #alias
+                }
+
+                fn master_table(&self) -> (&'static str, &'static str) {
+                    (#mdb, #mtable)
+                }
+
+                fn statements(&self) -> &'static [&'static rt::Sql] {
+                    STATEMENTS
+                }
+
+                fn read_page<'a>(
+                    &'a self,
+                    session: &'a mut rt::Session,
+                    stmts: &'a [rt::Statement],
+                    after: Option<rt::Value>,
+                    limit: usize,
+                ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                    Box::pin(async move {
+                        let rows = match &after {
+                            None => session.fetch(stmts[0].text(), &[rt::Value::Int(limit as i64)]).await?,
+                            Some(after) => session.fetch(stmts[1].text(), &[#(#next_params),*]).await?,
+                        };
+                        complete(session, stmts, rows).await
+                    })
+                }
+
+                fn read_keys<'a>(
+                    &'a self,
+                    session: &'a mut rt::Session,
+                    stmts: &'a [rt::Statement],
+                    keys: Vec<rt::Value>,
+                ) -> rt::BoxFuture<'a, Result<rt::Page, rt::MysqlError>> {
+                    Box::pin(async move {
+                        let rows = session.fetch_keyed(&stmts[2], &rt::distinct_keys(keys)).await?;
+                        complete(session, stmts, rows).await
+                    })
+                }
+            }
+
+            /// Converts the master rows, reads every dependent item for the whole page, and builds
+            /// the documents. A master row that cannot be converted or built becomes a failed
+            /// document (for the retry table); a failed query fails the page.
+            async fn complete(
+                session: &mut rt::Session,
+                stmts: &[rt::Statement],
+                raw: Vec<Vec<rt::Value>>,
+            ) -> Result<rt::Page, rt::MysqlError> {
+                let mut page = rt::Page::default();
+                page.master_rows = raw.len();
+                let mut masters: Vec<#master_row> = Vec::with_capacity(raw.len());
+                for values in raw {
+                    let key = values.get(#pk_index).cloned().unwrap_or(rt::Value::Null);
+                    page.last_key = Some(key.clone());
+                    match #master_row::from_row(values) {
+                        Ok(r) => masters.push(r),
+                        Err(e) => page.docs.push(rt::BuiltDoc {
+                            key,
+                            id: String::new(),
+                            routing: None,
+                            source: Err(rt::DocError::Row { table: #mtable_full, source: e }),
+                        }),
+                    }
+                }
+                #(#fetches)*
+                #sql_calls
+                for (doc_index, #master_var) in masters.iter().enumerate() {
+                    let key = #master_var.#pk_field.to_value();
+                    let source = (|| -> Result<Vec<u8>, rt::DocError> { #assemble })();
+                    page.docs.push(rt::BuiltDoc {
+                        key,
+                        id: document_id(#master_var),
+                        routing: routing(#master_var),
+                        source,
+                    });
+                }
+                Ok(page)
+            }
+        }
+    }
+
+    /// `executeSQL` fields of the top-level list: one query per document whose item has a row
+    /// (reference §2.4: no row means `null_value` and no query), on the same session, after
+    /// switching its default database to the item's (the SQL names tables unqualified).
+    fn execute_sql(&self, list: ListId, master: &Item, stmt_of: &[(ItemId, usize)]) -> TokenStream {
+        let mut blocks = Vec::new();
+        for item in self.c.model.items_of(list) {
+            for e in &item.mapping {
+                let EntryValue::Expr { expr, .. } = &e.value else {
+                    continue;
+                };
+                let Some(call) = expr.sql_calls().into_iter().next() else {
+                    continue;
+                };
+                let mut sql = String::new();
+                let mut last = 0;
+                for p in &call.params {
+                    sql.push_str(&call.sql[last..p.start]);
+                    sql.push('?');
+                    last = p.end;
+                }
+                sql.push_str(&call.sql[last..]);
+                let args: Vec<TokenStream> = call
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        crate::expr::dbfield::Expr::Column { name, .. } => {
+                            let col = names::field_ident(&self.canonical(item, name));
+                            quote!(r.#col.to_value())
+                        }
+                        crate::expr::dbfield::Expr::Echo { literal, .. } => literal_value(literal),
+                        _ => quote!(rt::Value::Null),
+                    })
+                    .collect();
+                let results = format_ident!("sql_{}", names::snake(&e.es_field.value));
+                let row = self.resolve(item, master);
+                let m = format_ident!("{}", names::snake(&master.key.value));
+                // The item's own statement tells which physical database to use.
+                let use_db = match stmt_of.iter().find(|(i, _)| *i == item.id) {
+                    Some((_, n)) => quote!(stmts[#n].physical_database()),
+                    None => quote!(stmts[0].physical_database()),
+                };
+                blocks.push(quote! {
+                    let mut #results: Vec<Option<rt::Value>> = Vec::with_capacity(masters.len());
+                    {
+                        let db = #use_db.replace('`', "``");
+                        session.fetch_text(&format!("USE `{db}`")).await?;
+                        for #m in &masters {
+                            let value = match #row {
+                                Some(r) => {
+                                    let rows = session.fetch(#sql, &[#(#args),*]).await?;
+                                    Some(rows.into_iter().next().and_then(|row| row.into_iter().next()).unwrap_or(rt::Value::Null))
+                                }
+                                None => None,
+                            };
+                            #results.push(value);
+                        }
+                    }
+                });
+            }
+        }
+        quote!(#(#blocks)*)
+    }
+
+    /// The lists of one index: the top-level list and its nested lists.
+    fn lists_of(&self, list: ListId) -> Vec<ListId> {
+        self.c
+            .model
+            .lists
+            .iter()
+            .filter(|l| self.c.model.root_list(l.id) == list)
+            .map(|l| l.id)
+            .collect()
+    }
+
+    /// A list's items with every item after the item it depends on.
+    fn dependency_order(&self, list: ListId) -> Vec<&Item> {
+        let items: Vec<&Item> = self.c.model.items_of(list).collect();
+        let mut out: Vec<&Item> = Vec::new();
+        let mut placed: Vec<ItemId> = Vec::new();
+        // Each pass places the items whose dependency is placed (or outside this list).
+        for _ in 0..=items.len() {
+            for item in &items {
+                if placed.contains(&item.id) {
+                    continue;
+                }
+                let ready = match &item.depends_on {
+                    Some(d) if !d.via_parent => placed.contains(&d.item),
+                    _ => true,
+                };
+                if ready {
+                    placed.push(item.id);
+                    out.push(item);
+                }
+            }
+        }
+        out
+    }
+
+    fn map_name(&self, item: &Item) -> syn::Ident {
+        format_ident!("rows_{}", names::snake(&item.key.value))
+    }
+
+    /// The value an item's link reads from the row it depends on, given that row as an
+    /// `Option<&Row>` expression (`None` uses the placeholder's default, else NULL).
+    fn link_value(&self, item: &Item, dep_row: TokenStream) -> TokenStream {
+        let Some(info) = self.info(item) else {
+            return quote!(rt::Value::Null);
+        };
+        let Some(link) = info.links.first() else {
+            return quote!(rt::Value::Null);
+        };
+        let dep = self.c.model.item(link.target);
+        let col = names::field_ident(&self.canonical(dep, &link.target_column));
+        let default = link
+            .default
+            .as_ref()
+            .map_or(quote!(rt::Value::Null), literal_value);
+        let quoted = info
+            .analysis
+            .conjuncts
+            .get(link.conjunct)
+            .and_then(|c| match &c.kind {
+                ConjunctKind::Link { param, .. } => info.analysis.params.get(*param),
+                _ => None,
+            })
+            .is_some_and(|p| p.quoted);
+        let value = quote!(match #dep_row { Some(d) => d.#col.to_value(), None => #default });
+        // A placeholder written inside quotes compares as text, as the author wrote it.
+        if quoted {
+            quote!(rt::Value::Text(rt::text::to_text(&#value)))
+        } else {
+            value
+        }
+    }
+
+    /// The row of `item` for the current document (or nested element), as `Option<&Row>`,
+    /// resolved through its dependency chain. `master_var` is the master row of the list.
+    fn resolve(&self, item: &Item, master: &Item) -> TokenStream {
+        if item.id == master.id {
+            let v = format_ident!("{}", names::snake(&master.key.value));
+            return quote!(Some(#v));
+        }
+        let Some(dep) = item.depends_on.as_ref() else {
+            return quote!(None);
+        };
+        let dep_item = self.c.model.item(dep.item);
+        let dep_row = if dep.via_parent {
+            let v = format_ident!("{}", names::snake(&dep_item.key.value));
+            quote!(#v)
+        } else {
+            self.resolve(dep_item, master)
+        };
+        let value = self.link_value(item, dep_row);
+        let map = self.map_name(item);
+        quote!(#map.get(&rt::Key::of(&#value)))
+    }
+
+    /// Reads the rows of one dependent item for the whole page.
+    fn fetch_block(&self, top: ListId, top_master: &Item, item: &Item, stmt: usize) -> TokenStream {
+        let row = self.row_name(item);
+        let map = self.map_name(item);
+        let table = format!("{}.{}", item.database.value, item.table.value);
+        let Some(info) = self.info(item) else {
+            return quote!();
+        };
+        let Some(link) = info.links.first() else {
+            return quote!();
+        };
+        let link_col = names::field_ident(&self.canonical(item, &link.column));
+        let list = self.c.model.list(item.list);
+        let nested_master = list.parent.is_some() && item.role == Role::Master;
+        let grouped = nested_master;
+        // The rows whose link values are the keys: the documents' masters, or for a nested
+        // list, every row of its master read so far.
+        let keys = if list.parent.is_none() {
+            let m = format_ident!("{}", names::snake(&top_master.key.value));
+            let dep = self.resolve_dep_for_keys(item, top_master);
+            quote!(masters.iter().map(|#m| { #dep }))
+        } else if nested_master {
+            let parent = self
+                .c
+                .model
+                .item(list.parent.as_ref().map_or(0, |p| p.item));
+            let pv = format_ident!("{}", names::snake(&parent.key.value));
+            if parent.id == top_master.id {
+                let value = self.link_value(item, quote!(Some(#pv)));
+                quote!(masters.iter().map(|#pv| #value))
+            } else {
+                let m = format_ident!("{}", names::snake(&top_master.key.value));
+                let parent_row = self.resolve(parent, top_master);
+                let value = self.link_value(item, quote!(#pv));
+                quote!(masters.iter().map(|#m| { let #pv = #parent_row; #value }))
+            }
+        } else {
+            // A slave of a nested list: keyed by its dependency among the nested rows.
+            let nm = self.c.model.master_of(item.list).map_or(item, |m| m);
+            let all = self.map_name(nm);
+            let v = format_ident!("{}", names::snake(&nm.key.value));
+            let dep = self.resolve(self.c.model.item(link.target), nm);
+            let value = self.link_value(item, dep);
+            quote!(#all.values().flatten().map(|#v| #value))
+        };
+        let _ = top;
+        let insert = if grouped {
+            quote!(#map.entry(rt::Key::of(&r.#link_col.to_value())).or_default().push(r);)
+        } else {
+            quote!(#map.entry(rt::Key::of(&r.#link_col.to_value())).or_insert(r);)
+        };
+        let map_ty = if grouped {
+            quote!(rt::GroupsByKey<#row>)
+        } else {
+            quote!(rt::FirstByKey<#row>)
+        };
+        quote! {
+            let mut #map: #map_ty = Default::default();
+            {
+                let keys = rt::distinct_keys(#keys);
+                session
+                    .for_each_keyed(&stmts[#stmt], &[], &keys, &[], |values| {
+                        let r = #row::from_row(values).map_err(|e| rt::row_error(#table, e))?;
+                        page.dependent_rows += 1;
+                        #insert
+                        Ok::<(), rt::MysqlError>(())
+                    })
+                    .await?;
+            }
+        }
+    }
+
+    /// Inside `masters.iter().map(|m| ...)`: the link value of `item` for that master.
+    fn resolve_dep_for_keys(&self, item: &Item, master: &Item) -> TokenStream {
+        let Some(dep) = item.depends_on.as_ref() else {
+            return quote!(rt::Value::Null);
+        };
+        let dep_row = self.resolve(self.c.model.item(dep.item), master);
+        self.link_value(item, dep_row)
+    }
+
+    /// The body that builds one document from the page's maps (returns `Result<Vec<u8>, _>`).
+    fn assemble(&self, list: ListId, master: &Item) -> TokenStream {
+        let build = self.build_call(list, master);
+        quote!(Ok(#build?.to_json_bytes()))
+    }
+
+    /// A call of a list's build function with its rows resolved for the current master.
+    fn build_call(&self, list: ListId, master: &Item) -> TokenStream {
+        let l = self.c.model.list(list);
+        let fn_name = match &l.parent {
+            Some(p) => format_ident!("build_{}_element", names::snake(&p.field.value)),
+            None => format_ident!("build_doc"),
+        };
+        let mut args = Vec::new();
+        let mut lets = Vec::new();
+        for item in self.c.model.items_of(list) {
+            let var = format_ident!("{}", names::snake(&item.key.value));
+            if item.id != master.id {
+                let r = self.resolve(item, master);
+                lets.push(quote!(let #var = #r;));
+            }
+            args.push(quote!(#var));
+            for e in &item.mapping {
+                match &e.value {
+                    EntryValue::Nested(nested) => {
+                        let Some(nm) = self.c.model.master_of(*nested) else {
+                            continue;
+                        };
+                        let groups = self.map_name(nm);
+                        let nmv = format_ident!("{}", names::snake(&nm.key.value));
+                        let inner = self.build_call(*nested, nm);
+                        let value = self.link_value(nm, quote!(Some(#var)));
+                        let holder_present = if item.role == Role::Master {
+                            quote!(true)
+                        } else {
+                            quote!(#var.is_some())
+                        };
+                        args.push(quote!({
+                            let group = if #holder_present { #groups.get(&rt::Key::of(&#value)) } else { None };
+                            let mut out = Vec::new();
+                            for #nmv in group.into_iter().flatten() {
+                                out.push(#inner?);
+                            }
+                            out
+                        }));
+                    }
+                    EntryValue::Expr { expr, .. } if !expr.sql_calls().is_empty() => {
+                        // Read before assembly, one query per document (see `execute_sql`).
+                        if l.parent.is_some() {
+                            args.push(quote!(None));
+                        } else {
+                            let results = format_ident!("sql_{}", names::snake(&e.es_field.value));
+                            args.push(quote!(#results.get(doc_index).cloned().flatten()));
+                        }
+                    }
+                    EntryValue::Expr { .. } => {}
+                }
+            }
+        }
+        quote!({
+            #(#lets)*
+            #fn_name(#(#args),*)
+        })
+    }
+}
+
+fn literal_value(l: &Literal) -> TokenStream {
+    super::literal_value(l)
+}

@@ -1,0 +1,163 @@
+//! The contract between generated pipeline code and the engines.
+//!
+//! Each index of a pipeline (a top-level list of its handler file) is compiled into a type that
+//! implements [`IndexPipeline`]: it knows its SQL and how to turn rows into documents. The
+//! engines (full update, sync) know nothing about any pipeline: they page, batch, write and
+//! checkpoint through this trait. The boundary is crossed once per page of documents, so the
+//! dynamic dispatch costs nothing measurable.
+
+use crate::doc::DocError;
+use crate::mysql::{MysqlError, Session, Source, Sql, Statement};
+use crate::value::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, as the trait's async methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A value used to join rows in memory. Integers of every width and signedness compare equal,
+/// as they do in SQL (`INT` = `BIGINT UNSIGNED`); text compares byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Null,
+    Int(i128),
+    Text(String),
+    Bytes(Vec<u8>),
+    /// Decimals, floats and dates, by their text (equal text means equal value for one column).
+    Other(String),
+}
+
+impl Key {
+    pub fn of(v: &Value) -> Key {
+        match v {
+            Value::Null => Key::Null,
+            Value::Int(i) => Key::Int(i128::from(*i)),
+            Value::UInt(u) => Key::Int(i128::from(*u)),
+            Value::Text(s) => Key::Text(s.clone()),
+            Value::Bytes(b) => Key::Bytes(b.clone()),
+            other => Key::Other(crate::eval::text::to_text(other)),
+        }
+    }
+
+    /// Several columns as one key (composite links).
+    pub fn of_all(vs: &[Value]) -> Key {
+        match vs {
+            [one] => Key::of(one),
+            many => Key::Other(
+                many.iter()
+                    .map(crate::eval::text::to_text)
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}"),
+            ),
+        }
+    }
+
+    /// NULL never equals anything in SQL, so a NULL link finds no row.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Key::Null)
+    }
+}
+
+/// The distinct non-null values of `keys`, in first-seen order (the IN-list of a batched read).
+pub fn distinct_keys(keys: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    keys.into_iter()
+        .filter(|v| !v.is_null() && seen.insert(Key::of(v)))
+        .collect()
+}
+
+/// One built document, or why it could not be built.
+#[derive(Debug)]
+pub struct BuiltDoc {
+    /// The master row's primary key.
+    pub key: Value,
+    /// `_id`, and the routing when the pipeline sets one.
+    pub id: String,
+    pub routing: Option<String>,
+    /// The document as JSON, or the error that sends it to the retry table.
+    pub source: Result<Vec<u8>, DocError>,
+}
+
+/// The documents of one page of master rows.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub docs: Vec<BuiltDoc>,
+    /// The primary key of the last master row read: the next page starts after it.
+    pub last_key: Option<Value>,
+    /// Master rows read (each is a document or a failure).
+    pub master_rows: usize,
+    /// Rows read for joined and nested items.
+    pub dependent_rows: usize,
+}
+
+/// A compiled index: one top-level list of a pipeline.
+pub trait IndexPipeline: Send + Sync + 'static {
+    /// The pipeline (file stem) this index belongs to.
+    fn pipeline(&self) -> &'static str;
+    /// The alias documents are served under.
+    fn alias(&self) -> &'static str;
+    /// The `(database, table)` of the master item.
+    fn master_table(&self) -> (&'static str, &'static str);
+    /// Every statement the index runs; [`IndexPipeline::read_page`] and
+    /// [`IndexPipeline::read_keys`] take them resolved, in this order.
+    fn statements(&self) -> &'static [&'static Sql];
+    /// Reads the page of master rows after `after` (the first page when `None`) and builds their
+    /// documents, reading joined and nested rows with one query per item for the whole page.
+    fn read_page<'a>(
+        &'a self,
+        session: &'a mut Session,
+        statements: &'a [Statement],
+        after: Option<Value>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Page, MysqlError>>;
+    /// Builds the documents of the given master keys (those that still exist and still match
+    /// the master statement).
+    fn read_keys<'a>(
+        &'a self,
+        session: &'a mut Session,
+        statements: &'a [Statement],
+        keys: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Page, MysqlError>>;
+}
+
+/// Resolves an index's statements against the physical database names of `source`.
+pub fn resolve_statements(index: &dyn IndexPipeline, source: &Source) -> Vec<Statement> {
+    let max_keys = source.config().max_keys_per_query;
+    index
+        .statements()
+        .iter()
+        .map(|sql| sql.resolve(source.physical(sql.database), max_keys))
+        .collect()
+}
+
+/// Rows of a joined item by their link key: the first row per key wins, as Mee's `LIMIT 1` did
+/// (statements are ordered by primary key, so it is the row with the smallest key).
+pub type FirstByKey<R> = HashMap<Key, R>;
+
+/// Rows of a nested list grouped by their link to the parent, in primary-key order.
+pub type GroupsByKey<R> = HashMap<Key, Vec<R>>;
+
+/// A dependent row that does not fit the compiled schema: the live table changed in a way the
+/// start-up check should have caught. It fails the page, with the table named.
+pub fn row_error(table: &str, e: crate::doc::RowError) -> MysqlError {
+    MysqlError::Result {
+        context: format!("reading `{table}`"),
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_join_integers_of_any_width() {
+        assert_eq!(Key::of(&Value::Int(5)), Key::of(&Value::UInt(5)));
+        assert_ne!(Key::of(&Value::Int(5)), Key::of(&Value::Text("5".into())));
+        assert_eq!(
+            distinct_keys([Value::Int(1), Value::Null, Value::UInt(1), Value::Int(2)]),
+            vec![Value::Int(1), Value::Int(2)]
+        );
+    }
+}
