@@ -20,6 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(commands::check::CheckArgs),
+    Docs(commands::docs::DocsArgs),
     Expand(commands::expand::ExpandArgs),
 }
 
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Docs(args) => commands::docs::run(&args),
         Command::Expand(args) => commands::expand::run(&args),
     }
 }

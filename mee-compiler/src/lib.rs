@@ -9,6 +9,7 @@ pub mod build;
 pub mod check;
 pub mod codegen;
 pub mod diag;
+pub mod docs;
 pub mod expr;
 pub mod mapping;
 pub mod model;

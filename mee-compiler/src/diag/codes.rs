@@ -169,6 +169,8 @@ codes! {
     UNORDERED_STATEMENT = "W0501";
     /// `executeSQL` reads tables whose changes mee does not follow.
     UNTRACKED_TABLE = "W0601";
+    /// A `null_value` whose JSON type differs from the field's type.
+    NULL_VALUE_TYPE_MISMATCH = "W0701";
 }
 
 #[cfg(test)]
