@@ -22,6 +22,7 @@ enum Command {
     Check(commands::check::CheckArgs),
     Docs(commands::docs::DocsArgs),
     Expand(commands::expand::ExpandArgs),
+    Schema(commands::schema::SchemaArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +31,6 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Docs(args) => commands::docs::run(&args),
         Command::Expand(args) => commands::expand::run(&args),
+        Command::Schema(args) => commands::schema::run(&args),
     }
 }

@@ -3,3 +3,4 @@
 pub mod check;
 pub mod docs;
 pub mod expand;
+pub mod schema;
