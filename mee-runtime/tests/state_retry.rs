@@ -247,6 +247,21 @@ async fn listing_counting_thresholds_and_resolution() -> TestResult {
         ),
         (1, false, None)
     );
+
+    // Retention: resolved records older than the cut-off go, unresolved ones stay whatever
+    // their age. Only orders/3 and orders_archive/1 are still resolved.
+    let cut = Timestamp::parse_rfc3339("2026-11-05T11:00:00Z").map_err(fail)?;
+    assert_eq!(retry.purge_resolved("orders", cut).await.map_err(fail)?, 2);
+    retry.refresh().await.map_err(fail)?;
+    assert_eq!(
+        retry
+            .count_matching("orders", &resolved)
+            .await
+            .map_err(fail)?,
+        0
+    );
+    assert_eq!(retry.count("orders").await.map_err(fail)?, 4);
+    assert_eq!(retry.count("customers").await.map_err(fail)?, 1);
     cleanup(&es).await
 }
 

@@ -459,6 +459,31 @@ pub(crate) async fn count(
         .ok_or_else(|| protocol(Method::Post, &path, format!("no `count` in {answer}")))
 }
 
+/// Deletes the documents matching `query` (`_delete_by_query`, no script involved) and returns
+/// how many went; a missing index deletes nothing. Documents changed during the run are skipped
+/// (`conflicts=proceed`), which is what a retention sweep wants.
+pub(crate) async fn delete_by_query(
+    client: &EsClient,
+    policy: RequestPolicy,
+    index: &str,
+    query: Value,
+) -> StateResult<u64> {
+    let path = format!("/{}/_delete_by_query", encode(index));
+    let req = json_body(Method::Post, &path, &json!({ "query": query }))?;
+    let params = [("conflicts", "proceed")];
+    let resp = send(client, policy, Method::Post, &path, &params, Some(req)).await?;
+    if is_index_missing(&resp) {
+        return Ok(0);
+    }
+    if !resp.is_success() {
+        return Err(resp.to_error(Method::Post, &path).into());
+    }
+    let answer: Value = resp.json(Method::Post, &path)?;
+    answer["deleted"]
+        .as_u64()
+        .ok_or_else(|| protocol(Method::Post, &path, format!("no `deleted` in {answer}")))
+}
+
 /// Makes recent writes visible to searches; a missing index is not an error.
 pub(crate) async fn refresh(
     client: &EsClient,

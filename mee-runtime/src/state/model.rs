@@ -419,6 +419,13 @@ impl Checkpoint {
         CheckpointKey::new(&self.pipeline, &self.scope)
     }
 
+    /// How far the covered source changes are behind `now` (for `mee status` and the lag alert);
+    /// `None` when the source time is unknown. Never negative: clocks of different machines
+    /// disagree a little, and a change "from the future" means no lag.
+    pub fn lag(&self, now: Timestamp) -> Option<std::time::Duration> {
+        self.source_time.map(|t| now.saturating_since(t))
+    }
+
     /// Appends an error, dropping the oldest beyond [`RECENT_ERRORS_MAX`].
     pub fn push_error(&mut self, error: ErrorRecord) {
         self.recent_errors.push(error);
@@ -635,7 +642,13 @@ mod tests {
     fn checkpoint_has_stable_field_names_and_bounded_errors() {
         let key = CheckpointKey::sync("orders");
         let mut cp = Checkpoint::new(&key, BinlogPosition::new("binlog.000003", 500).into(), t(0));
+        assert_eq!(cp.lag(t(5)), None);
         cp.source_time = Some(t(86_400_000));
+        assert_eq!(
+            cp.lag(t(86_401_500)),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(cp.lag(t(0)), Some(std::time::Duration::ZERO));
         for i in 0..(RECENT_ERRORS_MAX as i64 + 5) {
             cp.push_error(ErrorRecord::new(t(i), format!("e{i}")));
         }

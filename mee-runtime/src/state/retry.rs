@@ -861,6 +861,25 @@ impl RetryTable {
         Ok(outcome)
     }
 
+    /// Deletes the records of `pipeline` resolved before `resolved_before` (retention), and
+    /// returns how many went. Unresolved records are never deleted.
+    pub async fn purge_resolved(
+        &self,
+        pipeline: &str,
+        resolved_before: Timestamp,
+    ) -> StateResult<u64> {
+        // The deletion selects by search, which sees only refreshed records.
+        self.refresh().await?;
+        let query = json!({"bool": {"filter": [
+            {"term": {"pipeline": pipeline}},
+            {"term": {"resolved": true}},
+            {"range": {"resolved_at": {"lt": resolved_before.to_rfc3339()}}}
+        ]}});
+        let deleted = docio::delete_by_query(&self.client, self.policy, &self.index, query).await?;
+        tracing::info!(index = %self.index, pipeline, deleted, "purged resolved retry records");
+        Ok(deleted)
+    }
+
     fn encode(&self, record: &RetryRecord, id: &str) -> StateResult<serde_json::Value> {
         let value = serde_json::to_value(record).map_err(|e| StateError::Corrupt {
             index: self.index.to_string(),
