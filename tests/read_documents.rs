@@ -5,34 +5,15 @@
 #![cfg(all(feature = "pipeline-vehicles", feature = "pipeline-carteam"))]
 
 use mee::generated::{carteam::index_carteam_user as ct, vehicles::index_vehicle as veh};
-use mee_runtime::mysql::{Source, SourceConfig};
+use mee_runtime::mysql::Source;
 use mee_runtime::pipeline::{IndexPipeline, resolve_statements};
-use mee_testkit::{TestFailure, TestMysql, TestResult};
+use mee_testkit::{TestFailure, TestResult};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
-const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/schema");
+mod common;
 
-/// Creates the logical databases with their checked-in DDL.
-async fn databases(logical: &[&str]) -> TestResult<TestMysql> {
-    let mut mysql = TestMysql::with_databases(logical).await?;
-    for db in logical {
-        let ddl = std::fs::read_to_string(format!("{SCHEMA}/{db}.sql"))?;
-        let physical = mysql.db(db).to_string();
-        mysql.exec(&format!("USE `{physical}`; {ddl}")).await?;
-    }
-    Ok(mysql)
-}
-
-async fn source(mysql: &TestMysql) -> TestResult<Source> {
-    let mut config = SourceConfig::new(mysql.mee_url());
-    for (logical, physical) in mysql.database_map() {
-        config = config.with_database(logical.clone(), physical.clone());
-    }
-    Source::connect(config)
-        .await
-        .map_err(|e| TestFailure::new(e.to_string()))
-}
+use common::{databases, source};
 
 /// Every document of an index, read in pages of `limit` through one snapshot, by `_id`.
 async fn read_all(
@@ -74,22 +55,7 @@ async fn read_all(
 
 #[tokio::test]
 async fn t13_vehicle_documents_from_mariadb() -> TestResult {
-    let mut mysql = databases(&["certify_service", "carteam_service", "track_service"]).await?;
-    let (cert, team, track) = (
-        mysql.db("certify_service").to_string(),
-        mysql.db("carteam_service").to_string(),
-        mysql.db("track_service").to_string(),
-    );
-    mysql
-        .exec(&format!(
-            "INSERT INTO `{cert}`.vehicle VALUES (1,'2018-01-01 00:00:00','2018-01-02 00:00:00',10,1),
-                                              (5,'2018-01-01 00:00:00','2018-01-02 00:00:00',11,0),
-                                              (2,'2018-01-01 00:00:00','2018-01-02 00:00:00',NULL,0);
-             INSERT INTO `{cert}`.vehicle_type VALUES (10,'truck');
-             INSERT INTO `{track}`.vehicle_monitor VALUES (100,1,1,7,'gps'),(101,1,0,8,'obd'),(102,1,1,9,'cam');
-             INSERT INTO `{team}`.relation_captain_vehicle VALUES (1000,1,77,88,1);"
-        ))
-        .await?;
+    let mysql = common::vehicles().await?;
     let source = source(&mysql).await?;
     // One row per page exercises the keyset paging across pages.
     let (docs, pages) = read_all(&veh::Index, &source, 1).await?;

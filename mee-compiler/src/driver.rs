@@ -52,11 +52,13 @@ pub fn check_pipeline(
     let schema = load_schema(loader, schema_dir, databases, map, diags);
     crate::check::check_columns(&model, &schema, diags);
     let statements = crate::check::check_statements(&model, &schema, diags);
-    Some(CompiledPipeline {
+    let compiled = CompiledPipeline {
         model,
         schema,
         statements,
-    })
+    };
+    crate::types::check_null_values(&compiled, diags);
+    Some(compiled)
 }
 
 /// Compiles the pipelines of a package for its build script: every file is checked (so a broken

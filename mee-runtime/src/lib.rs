@@ -9,6 +9,7 @@ pub mod eval;
 pub mod mysql;
 pub mod pipeline;
 pub mod state;
+pub mod update;
 pub mod value;
 
 pub use value::Value;

@@ -97,6 +97,8 @@ pub trait IndexPipeline: Send + Sync + 'static {
     fn pipeline(&self) -> &'static str;
     /// The alias documents are served under.
     fn alias(&self) -> &'static str;
+    /// The create-index body (`settings` and `mappings`) as JSON text.
+    fn index_body(&self) -> &'static str;
     /// The `(database, table)` of the master item.
     fn master_table(&self) -> (&'static str, &'static str);
     /// Every statement the index runs; [`IndexPipeline::read_page`] and

@@ -157,6 +157,7 @@ impl Gen<'_> {
         let mtable_full = format!("{mdb}.{mtable}");
         let pipeline = &self.c.model.name;
         let alias = &self.c.model.list(list).alias.value;
+        let body = crate::mapping::index_body(self.c, list).body().to_string();
 
         // Fetch phase: one block per dependent item, in dependency order.
         let fetches: Vec<TokenStream> = dependents
@@ -175,6 +176,9 @@ impl Gen<'_> {
         quote! {
             #(#statics)*
 
+            /// The body of the create-index request: settings and the compiled mapping.
+            pub const INDEX_BODY: &str = #body;
+
             /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
             pub static STATEMENTS: &[&rt::Sql] = &[#(&#idents),*];
 
@@ -188,6 +192,10 @@ impl Gen<'_> {
 
                 fn alias(&self) -> &'static str {
                     #alias
+                }
+
+                fn index_body(&self) -> &'static str {
+                    INDEX_BODY
                 }
 
                 fn master_table(&self) -> (&'static str, &'static str) {

@@ -404,6 +404,8 @@ pub mod carteam {
             1,
             " ORDER BY `user_id`, `id`",
         );
+        /// The body of the create-index request: settings and the compiled mapping.
+        pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"carteam\",\"alias\":\"index_carteam_user\",\"type\":\"user\"},\"properties\":{\"user_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"user_name\":{\"type\":\"keyword\"},\"user_mobile\":{\"type\":\"keyword\"},\"rco_id\":{\"type\":\"long\"},\"rco_op_id\":{\"type\":\"long\"},\"rcm_id\":{\"type\":\"long\"},\"rcm_op_id\":{\"type\":\"long\"},\"auditor_name\":{\"type\":\"keyword\"},\"auditor_mobile\":{\"type\":\"keyword\"},\"credit_line\":{\"type\":\"long\"},\"loanable_amount\":{\"type\":\"long\"},\"loan_count\":{\"type\":\"long\"},\"unrepaid_loan_count\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
         pub static STATEMENTS: &[&rt::Sql] = &[
             &SQL_MASTER_FIRST,
@@ -423,6 +425,9 @@ pub mod carteam {
             }
             fn alias(&self) -> &'static str {
                 "index_carteam_user"
+            }
+            fn index_body(&self) -> &'static str {
+                INDEX_BODY
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("carteam_service", "users")

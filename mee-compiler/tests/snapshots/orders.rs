@@ -291,6 +291,8 @@ pub mod orders {
             1,
             " ORDER BY `order_id`, `id`",
         );
+        /// The body of the create-index request: settings and the compiled mapping.
+        pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"orders\",\"alias\":\"orders\",\"type\":\"order\"},\"properties\":{\"order_id\":{\"type\":\"long\"},\"order_no\":{\"type\":\"keyword\"},\"status\":{\"type\":\"long\"},\"amount\":{\"type\":\"scaled_float\",\"scaling_factor\":100},\"currency\":{\"type\":\"keyword\"},\"note\":{\"type\":\"keyword\"},\"customer_id\":{\"type\":\"long\"},\"create_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"modify_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"items\":{\"type\":\"nested\",\"properties\":{\"item_id\":{\"type\":\"long\"},\"sku\":{\"type\":\"keyword\"},\"title\":{\"type\":\"keyword\"},\"quantity\":{\"type\":\"long\"},\"unit_price\":{\"type\":\"scaled_float\",\"scaling_factor\":100}}},\"customer_name\":{\"type\":\"keyword\"},\"customer_email\":{\"type\":\"keyword\"},\"customer_tier\":{\"type\":\"keyword\"},\"customer_country\":{\"type\":\"keyword\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
         pub static STATEMENTS: &[&rt::Sql] = &[
             &SQL_MASTER_FIRST,
@@ -307,6 +309,9 @@ pub mod orders {
             }
             fn alias(&self) -> &'static str {
                 "orders"
+            }
+            fn index_body(&self) -> &'static str {
+                INDEX_BODY
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("shop", "orders")

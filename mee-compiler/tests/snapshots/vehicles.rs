@@ -273,6 +273,8 @@ pub mod vehicles {
             1,
             " ORDER BY `car_id`, `id`",
         );
+        /// The body of the create-index request: settings and the compiled mapping.
+        pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"vehicles\",\"alias\":\"index_vehicle\",\"type\":\"vehicle\"},\"properties\":{\"vehicle_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"vehicle_type_id\":{\"type\":\"long\"},\"vehicle_status\":{\"type\":\"long\"},\"vehicle_monitors\":{\"type\":\"nested\",\"properties\":{\"monitor_id\":{\"type\":\"long\"},\"monitor_status\":{\"type\":\"long\"},\"monitor_type\":{\"type\":\"keyword\"}}},\"vehicle_type_name\":{\"type\":\"keyword\"},\"captain_id\":{\"type\":\"long\"},\"carteam_id\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
         pub static STATEMENTS: &[&rt::Sql] = &[
             &SQL_MASTER_FIRST,
@@ -290,6 +292,9 @@ pub mod vehicles {
             }
             fn alias(&self) -> &'static str {
                 "index_vehicle"
+            }
+            fn index_body(&self) -> &'static str {
+                INDEX_BODY
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("certify_service", "vehicle")

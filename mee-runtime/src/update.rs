@@ -1,0 +1,361 @@
+//! The full update: MySQL -> a fresh index generation -> one atomic alias move.
+//!
+//! 1. A new physical index `<alias>_<generation>` is created with the compiled mapping and
+//!    bulk-load settings (no replicas, no refresh), restored after the load.
+//! 2. One consistent snapshot (`START TRANSACTION WITH CONSISTENT SNAPSHOT`) gives every read the
+//!    same point in time and the binlog position the sync resumes from.
+//! 3. Master rows are read in primary-key pages (keyset, never `OFFSET`); the generated code
+//!    completes each page with one query per joined item. Documents go to the `BulkWriter`
+//!    while the next page is read; every write carries the snapshot position as its external
+//!    version, so a later sync write always wins.
+//! 4. Documents that fail to build, and documents Elasticsearch rejects, are handed to the
+//!    caller's [`FailureSink`] (the retry table); they never stop the run.
+//! 5. The count in the new index must equal the documents written, then the alias moves in one
+//!    `_aliases` request and generations beyond the configured number are deleted.
+//!
+//! Any failure deletes the new index and leaves the alias and the old generation untouched.
+
+use crate::binlog::BinlogPosition;
+use crate::es::{BulkConfig, BulkFailure, BulkOp, BulkWriter, EsClient, EsError, VersionType};
+use crate::mysql::{MysqlError, Source};
+use crate::pipeline::{IndexPipeline, resolve_statements};
+use crate::value::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How a full update runs.
+#[derive(Clone, Debug)]
+pub struct UpdateOptions {
+    /// Master rows per page (and so per round of batched look-ups).
+    pub page_size: usize,
+    pub bulk: BulkConfig,
+    /// Previous generations kept after the alias moved (for a quick manual rollback).
+    pub keep_generations: usize,
+    /// The index body: `{"settings": ..., "mappings": ...}`.
+    pub index_body: serde_json::Value,
+    /// The alias to write under instead of the pipeline's (several environments or tests on
+    /// one cluster).
+    pub alias: Option<String>,
+    /// Whether to move the alias at the end (the embedded sync moves it itself, once it has
+    /// caught up with the snapshot).
+    pub move_alias: bool,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions {
+            page_size: 1000,
+            bulk: BulkConfig::default(),
+            keep_generations: 1,
+            index_body: serde_json::Value::Null,
+            alias: None,
+            move_alias: true,
+        }
+    }
+}
+
+/// A document that could not be indexed: it goes to the retry table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// The document could not be built (a `sum` over NULL, a row that does not fit the schema).
+    Build {
+        key: Value,
+        id: String,
+        error: String,
+    },
+    /// Elasticsearch rejected it.
+    Rejected(BulkFailure),
+}
+
+/// Where failed documents go. Returning an error aborts the update: a failure that cannot be
+/// recorded must not be lost.
+pub trait FailureSink: Send {
+    fn record(
+        &mut self,
+        failures: Vec<Failure>,
+    ) -> crate::pipeline::BoxFuture<'_, Result<(), String>>;
+}
+
+/// Keeps failures in memory (tests, and callers that report them themselves).
+#[derive(Debug, Default)]
+pub struct CollectFailures(pub Vec<Failure>);
+
+impl FailureSink for CollectFailures {
+    fn record(
+        &mut self,
+        failures: Vec<Failure>,
+    ) -> crate::pipeline::BoxFuture<'_, Result<(), String>> {
+        self.0.extend(failures);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Progress of a running update, for a progress bar or periodic log lines.
+pub trait Progress: Send + Sync {
+    /// The estimated number of master rows (from table statistics), when known.
+    fn start(&self, estimated_rows: Option<u64>);
+    /// Called after every page: totals so far.
+    fn update(&self, rows_read: u64, docs_written: u64);
+    fn finish(&self);
+}
+
+/// No progress output.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: Option<u64>) {}
+    fn update(&self, _: u64, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// What a successful full update did.
+#[derive(Clone, Debug)]
+pub struct UpdateReport {
+    pub alias: String,
+    pub index: String,
+    /// The binlog position of the snapshot: the sync continues from here.
+    pub snapshot: BinlogPosition,
+    pub master_rows: u64,
+    pub dependent_rows: u64,
+    /// Documents written (acknowledged by Elasticsearch).
+    pub written: u64,
+    pub build_failures: u64,
+    pub rejected: u64,
+    /// Indices the alias pointed at before (now kept or deleted).
+    pub previous: Vec<String>,
+    pub deleted: Vec<String>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("reading MySQL failed: {0}")]
+    Mysql(#[from] MysqlError),
+    #[error("writing Elasticsearch failed: {0}")]
+    Es(#[from] EsError),
+    #[error("recording failed documents in the retry table failed: {0}")]
+    Failures(String),
+    #[error(
+        "the new index `{index}` holds {found} documents but {expected} were written; the alias was not moved"
+    )]
+    CountMismatch {
+        index: String,
+        expected: u64,
+        found: u64,
+    },
+}
+
+/// `<alias>_<milliseconds since the epoch>`: unique per run, sortable, lowercase.
+pub fn generation_name(alias: &str) -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{alias}_{ms}")
+}
+
+/// Builds a new generation of `index` from `source` into `es`. See the module docs.
+pub async fn full_update(
+    index: &dyn IndexPipeline,
+    source: &Source,
+    es: &EsClient,
+    options: &UpdateOptions,
+    failures: &mut dyn FailureSink,
+    progress: &dyn Progress,
+) -> Result<UpdateReport, UpdateError> {
+    let alias = options
+        .alias
+        .clone()
+        .unwrap_or_else(|| index.alias().to_string());
+    let name = generation_name(&alias);
+    let previous = es.alias_targets(&alias).await?;
+    let body = match &options.index_body {
+        serde_json::Value::Null => serde_json::from_str(index.index_body()).unwrap_or_default(),
+        given => given.clone(),
+    };
+    let settings = body
+        .get("settings")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let mappings = body
+        .get("mappings")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    es.create_index(&name, &settings, &mappings).await?;
+    tracing::info!(alias, index = %name, "full update started");
+    match load(index, source, es, options, &name, failures, progress).await {
+        Ok(mut report) => {
+            report.previous = previous;
+            report.alias = alias.clone();
+            if options.move_alias {
+                es.move_alias(&alias, &name).await.inspect_err(|_| {
+                    tracing::error!(index = %name, "moving the alias failed");
+                })?;
+                report.deleted =
+                    prune_generations(es, &alias, &name, options.keep_generations).await?;
+            }
+            tracing::info!(alias, index = %name, written = report.written, "full update finished");
+            Ok(report)
+        }
+        Err(e) => {
+            // Leave nothing behind: the alias still points at the old generation.
+            if let Err(cleanup) = es.delete_index(&name).await {
+                tracing::error!(index = %name, error = %cleanup, "could not delete the failed generation");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn load(
+    index: &dyn IndexPipeline,
+    source: &Source,
+    es: &EsClient,
+    options: &UpdateOptions,
+    name: &str,
+    failures: &mut dyn FailureSink,
+    progress: &dyn Progress,
+) -> Result<UpdateReport, UpdateError> {
+    let started = Instant::now();
+    let saved = es.begin_bulk_load(name).await?;
+    let statements = resolve_statements(index, source);
+    progress.start(estimate_rows(index, source).await);
+    let (mut snapshot, position) = source.snapshot().await?;
+    let version = position.version();
+    let target: Arc<str> = Arc::from(name);
+    let mut writer = BulkWriter::new(es.clone(), options.bulk.clone());
+    let mut tickets = Vec::new();
+    let (mut master_rows, mut dependent_rows, mut build_failures) = (0u64, 0u64, 0u64);
+    let mut after = None;
+    loop {
+        let page = index
+            .read_page(
+                snapshot.session(),
+                &statements,
+                after.take(),
+                options.page_size,
+            )
+            .await?;
+        if page.master_rows == 0 {
+            break;
+        }
+        master_rows += page.master_rows as u64;
+        dependent_rows += page.dependent_rows as u64;
+        after = page.last_key;
+        let mut ops = Vec::with_capacity(page.docs.len());
+        let mut failed = Vec::new();
+        for doc in page.docs {
+            match doc.source {
+                Ok(json) => {
+                    let mut op = BulkOp::index(target.clone(), doc.id, json)
+                        .version(version, VersionType::ExternalGte);
+                    if let Some(r) = doc.routing {
+                        op = op.routing(r);
+                    }
+                    ops.push(op);
+                }
+                Err(e) => failed.push(Failure::Build {
+                    key: doc.key,
+                    id: doc.id,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        if !failed.is_empty() {
+            build_failures += failed.len() as u64;
+            failures
+                .record(failed)
+                .await
+                .map_err(UpdateError::Failures)?;
+        }
+        tickets.push(writer.submit(ops).await);
+        progress.update(master_rows, writer.counters().snapshot().acknowledged());
+    }
+    snapshot.finish().await?;
+    writer.send_pending().await;
+    let mut written = 0;
+    let mut rejected = Vec::new();
+    for t in tickets {
+        let outcome = t.await?;
+        written += outcome.acknowledged();
+        rejected.extend(outcome.failures);
+    }
+    writer.flush().await;
+    let rejected_count = rejected.len() as u64;
+    if !rejected.is_empty() {
+        failures
+            .record(rejected.into_iter().map(Failure::Rejected).collect())
+            .await
+            .map_err(UpdateError::Failures)?;
+    }
+    es.end_bulk_load(name, &saved).await?;
+    es.refresh(name).await?;
+    let found = es.count(name, None).await?;
+    if found != written {
+        return Err(UpdateError::CountMismatch {
+            index: name.to_string(),
+            expected: written,
+            found,
+        });
+    }
+    progress.update(master_rows, written);
+    progress.finish();
+    Ok(UpdateReport {
+        alias: index.alias().to_string(),
+        index: name.to_string(),
+        snapshot: position,
+        master_rows,
+        dependent_rows,
+        written,
+        build_failures,
+        rejected: rejected_count,
+        previous: Vec::new(),
+        deleted: Vec::new(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The table statistics' row count of the master table, for the progress bar's ETA.
+async fn estimate_rows(index: &dyn IndexPipeline, source: &Source) -> Option<u64> {
+    let (db, table) = index.master_table();
+    let mut session = source.session().await.ok()?;
+    let rows = session
+        .fetch(
+            "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            &[Value::Text(source.physical(db).to_string()), Value::Text(table.to_string())],
+        )
+        .await
+        .ok()?;
+    rows.first().and_then(|r| r.first()).and_then(|v| match v {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        Value::UInt(u) => Some(*u),
+        _ => None,
+    })
+}
+
+/// Deletes the generations of `alias` older than the newest `keep` ones besides `current`.
+/// Generation names end in a millisecond timestamp, so name order is age order.
+pub async fn prune_generations(
+    es: &EsClient,
+    alias: &str,
+    current: &str,
+    keep: usize,
+) -> Result<Vec<String>, EsError> {
+    let prefix = format!("{alias}_");
+    let mut old: Vec<String> = es
+        .list_indices(&format!("{prefix}*"))
+        .await?
+        .into_iter()
+        .map(|i| i.name)
+        .filter(|n| n != current && n[prefix.len()..].chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    old.sort_by_key(|n| n[prefix.len()..].parse::<u128>().unwrap_or(0));
+    let excess = old.len().saturating_sub(keep);
+    let mut deleted = Vec::new();
+    for name in old.into_iter().take(excess) {
+        if es.delete_index(&name).await? {
+            deleted.push(name);
+        }
+    }
+    Ok(deleted)
+}

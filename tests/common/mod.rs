@@ -1,0 +1,51 @@
+//! Shared set-up of the integration tests of the `mee` package: the reference fixtures' schemas
+//! and base data in a test's own databases, and a `Source` on mee's own account.
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use mee_runtime::mysql::{Source, SourceConfig};
+use mee_testkit::{TestFailure, TestMysql, TestResult};
+
+const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/schema");
+
+/// Creates the logical databases with their checked-in DDL.
+pub async fn databases(logical: &[&str]) -> TestResult<TestMysql> {
+    let mut mysql = TestMysql::with_databases(logical).await?;
+    for db in logical {
+        let ddl = std::fs::read_to_string(format!("{SCHEMA}/{db}.sql"))?;
+        let physical = mysql.db(db).to_string();
+        mysql.exec(&format!("USE `{physical}`; {ddl}")).await?;
+    }
+    Ok(mysql)
+}
+
+/// A source reading the test's databases through mee's least-privilege account.
+pub async fn source(mysql: &TestMysql) -> TestResult<Source> {
+    let mut config = SourceConfig::new(mysql.mee_url());
+    for (logical, physical) in mysql.database_map() {
+        config = config.with_database(logical.clone(), physical.clone());
+    }
+    Source::connect(config)
+        .await
+        .map_err(|e| TestFailure::new(e.to_string()))
+}
+
+/// The VEH fixture's databases with the reference's base data (plus vehicle 2 with a NULL type).
+pub async fn vehicles() -> TestResult<TestMysql> {
+    let mut mysql = databases(&["certify_service", "carteam_service", "track_service"]).await?;
+    let (cert, team, track) = (
+        mysql.db("certify_service").to_string(),
+        mysql.db("carteam_service").to_string(),
+        mysql.db("track_service").to_string(),
+    );
+    mysql
+        .exec(&format!(
+            "INSERT INTO `{cert}`.vehicle VALUES (1,'2018-01-01 00:00:00','2018-01-02 00:00:00',10,1),
+                                              (5,'2018-01-01 00:00:00','2018-01-02 00:00:00',11,0),
+                                              (2,'2018-01-01 00:00:00','2018-01-02 00:00:00',NULL,0);
+             INSERT INTO `{cert}`.vehicle_type VALUES (10,'truck');
+             INSERT INTO `{track}`.vehicle_monitor VALUES (100,1,1,7,'gps'),(101,1,0,8,'obd'),(102,1,1,9,'cam');
+             INSERT INTO `{team}`.relation_captain_vehicle VALUES (1000,1,77,88,1);"
+        ))
+        .await?;
+    Ok(mysql)
+}
