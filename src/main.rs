@@ -23,6 +23,7 @@ enum Command {
     Docs(commands::docs::DocsArgs),
     Expand(commands::expand::ExpandArgs),
     Schema(commands::schema::SchemaArgs),
+    Update(commands::update::UpdateArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +33,6 @@ fn main() -> ExitCode {
         Command::Docs(args) => commands::docs::run(&args),
         Command::Expand(args) => commands::expand::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
+        Command::Update(args) => commands::update::run(&args),
     }
 }

@@ -87,9 +87,15 @@ pub fn compile_for_build(
         }
     }
     let names: Vec<&str> = enabled.iter().map(|p| p.name.as_str()).collect();
+    let idents: Vec<syn::Ident> = enabled
+        .iter()
+        .map(|p| syn::Ident::new(&p.name.replace('-', "_"), proc_macro2::Span::call_site()))
+        .collect();
     let tokens = quote::quote! {
-        /// Names of the pipelines compiled into this build (one per enabled `pipeline-NAME` feature).
-        pub const PIPELINES: &[&str] = &[#(#names),*];
+        /// The pipelines compiled into this build (one per enabled `pipeline-NAME` feature), by
+        /// name, with their indexes.
+        pub static PIPELINES: &[(&str, &[&dyn ::mee_runtime::__private::IndexPipeline])] =
+            &[#((#names, #idents::INDEXES)),*];
         #(#modules)*
     };
     crate::codegen::render_file(tokens, "pipelines/*.yml")

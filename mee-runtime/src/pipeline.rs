@@ -99,6 +99,9 @@ pub trait IndexPipeline: Send + Sync + 'static {
     fn alias(&self) -> &'static str;
     /// The create-index body (`settings` and `mappings`) as JSON text.
     fn index_body(&self) -> &'static str;
+    /// A hash of the mapping and the statements: documents built by another fingerprint may
+    /// differ, so such an index is rebuilt rather than synced.
+    fn fingerprint(&self) -> &'static str;
     /// The `(database, table)` of the master item.
     fn master_table(&self) -> (&'static str, &'static str);
     /// Every statement the index runs; [`IndexPipeline::read_page`] and

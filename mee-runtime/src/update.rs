@@ -36,6 +36,8 @@ pub struct UpdateOptions {
     /// The alias to write under instead of the pipeline's (several environments or tests on
     /// one cluster).
     pub alias: Option<String>,
+    /// The new index's name; `<alias>_<milliseconds>` when not given.
+    pub generation: Option<String>,
     /// Whether to move the alias at the end (the embedded sync moves it itself, once it has
     /// caught up with the snapshot).
     pub move_alias: bool,
@@ -49,6 +51,7 @@ impl Default for UpdateOptions {
             keep_generations: 1,
             index_body: serde_json::Value::Null,
             alias: None,
+            generation: None,
             move_alias: true,
         }
     }
@@ -167,7 +170,10 @@ pub async fn full_update(
         .alias
         .clone()
         .unwrap_or_else(|| index.alias().to_string());
-    let name = generation_name(&alias);
+    let name = options
+        .generation
+        .clone()
+        .unwrap_or_else(|| generation_name(&alias));
     let previous = es.alias_targets(&alias).await?;
     let body = match &options.index_body {
         serde_json::Value::Null => serde_json::from_str(index.index_body()).unwrap_or_default(),
@@ -358,4 +364,122 @@ pub async fn prune_generations(
         }
     }
     Ok(deleted)
+}
+
+/// Records failed documents in the retry table (and nowhere else: if that fails, the update
+/// fails, so nothing is lost silently).
+pub struct RetrySink<'a> {
+    pub table: &'a crate::state::RetryTable,
+    pub pipeline: String,
+    pub alias: String,
+}
+
+impl FailureSink for RetrySink<'_> {
+    fn record(
+        &mut self,
+        failures: Vec<Failure>,
+    ) -> crate::pipeline::BoxFuture<'_, Result<(), String>> {
+        use crate::state::FailedDoc;
+        let docs: Vec<FailedDoc> = failures
+            .into_iter()
+            .map(|f| match f {
+                Failure::Build { key, id, error } => {
+                    FailedDoc::build_failed(&self.pipeline, &self.alias, id, vec![key], error)
+                }
+                Failure::Rejected(b) => {
+                    // The id is all a rejection names; it doubles as the key to rebuild from.
+                    let key = Value::Text(b.op.id.clone());
+                    FailedDoc::rejected(&self.pipeline, &self.alias, vec![key], &b)
+                }
+            })
+            .collect();
+        Box::pin(async move {
+            self.table
+                .record_failures(&docs)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A full update that records itself in the state store: the generation being built, then (on
+/// success) the active generation with its snapshot position, the position the sync resumes
+/// from; on failure the error, for `mee status`. Failed documents go to the retry table.
+pub async fn update_with_state(
+    index: &dyn IndexPipeline,
+    source: &Source,
+    es: &EsClient,
+    store: &crate::state::StateStore,
+    retry: &crate::state::RetryTable,
+    options: &UpdateOptions,
+    progress: &dyn Progress,
+) -> Result<UpdateReport, UpdateError> {
+    use crate::state::{
+        ErrorRecord, Generation, PipelineKey, PipelineState, PipelineStatus, Position, Timestamp,
+    };
+    let alias = options
+        .alias
+        .clone()
+        .unwrap_or_else(|| index.alias().to_string());
+    let name = options
+        .generation
+        .clone()
+        .unwrap_or_else(|| generation_name(&alias));
+    let key = PipelineKey::new(index.pipeline(), alias.clone());
+    let state_err = |e: crate::state::StateError| UpdateError::Failures(e.to_string());
+    store
+        .upsert::<PipelineState, (), crate::state::StateError, _, _>(
+            &key,
+            || PipelineState::new(&key, Timestamp::now()),
+            |s| {
+                s.status = PipelineStatus::FullUpdating;
+                s.building = Some(Generation::new(
+                    name.clone(),
+                    index.fingerprint(),
+                    Timestamp::now(),
+                ));
+                Ok(())
+            },
+        )
+        .await
+        .map_err(state_err)?;
+    let mut sink = RetrySink {
+        table: retry,
+        pipeline: index.pipeline().to_string(),
+        alias: alias.clone(),
+    };
+    let run_options = UpdateOptions {
+        alias: Some(alias.clone()),
+        generation: Some(name.clone()),
+        ..options.clone()
+    };
+    let result = full_update(index, source, es, &run_options, &mut sink, progress).await;
+    let keep = options.keep_generations;
+    let outcome = store
+        .update::<PipelineState, (), crate::state::StateError, _>(&key, |s| {
+            match &result {
+                Ok(report) => {
+                    if let Some(b) = s.building.as_mut() {
+                        b.snapshot = Some(Position::Binlog(report.snapshot.clone()));
+                        b.docs = report.written;
+                    }
+                    if options.move_alias {
+                        s.promote_building(Timestamp::now())?;
+                        s.take_old_generations(keep);
+                    }
+                    s.status = PipelineStatus::Idle;
+                    s.last_error = None;
+                }
+                Err(e) => {
+                    s.building = None;
+                    s.fail(ErrorRecord::new(Timestamp::now(), e.to_string()));
+                }
+            }
+            Ok(())
+        })
+        .await;
+    let report = result?;
+    outcome.map_err(state_err)?;
+    Ok(report)
 }

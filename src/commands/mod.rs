@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod connect;
 pub mod docs;
 pub mod expand;
 pub mod schema;
+pub mod update;

@@ -29,6 +29,12 @@ pub fn generate(c: &CompiledPipeline, map: &SourceMap) -> TokenStream {
     let used = columns::used_columns(c);
     let generator = Gen { c, map, used };
     let lists = c.model.top_lists().map(|l| generator.index_module(l.id));
+    let index_idents: Vec<syn::Ident> = c
+        .model
+        .top_lists()
+        .filter(|l| l.master.is_some())
+        .map(|l| field_ident(&l.alias.value))
+        .collect();
     let name = &c.model.name;
     let doc = format!(" Pipeline `{name}`.");
     let ident = field_ident(&name.replace('-', "_"));
@@ -36,6 +42,9 @@ pub fn generate(c: &CompiledPipeline, map: &SourceMap) -> TokenStream {
         #[doc = #doc]
         pub mod #ident {
             #(#lists)*
+
+            /// Every index of this pipeline.
+            pub static INDEXES: &[&dyn ::mee_runtime::__private::IndexPipeline] = &[#(&#index_idents::Index),*];
         }
     }
 }

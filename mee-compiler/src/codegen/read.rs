@@ -14,6 +14,8 @@ use quote::{format_ident, quote};
 struct Stmt {
     ident: syn::Ident,
     tokens: TokenStream,
+    /// The statement's text, for the fingerprint.
+    text: String,
 }
 
 impl Gen<'_> {
@@ -42,7 +44,11 @@ impl Gen<'_> {
         } else {
             quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::new(#head, #db, #tail);)
         };
-        Stmt { ident, tokens }
+        Stmt {
+            ident,
+            tokens,
+            text: doc,
+        }
     }
 
     /// Whether a conjunct is replaced by the read plan: the master's paging condition, a link
@@ -158,6 +164,15 @@ impl Gen<'_> {
         let pipeline = &self.c.model.name;
         let alias = &self.c.model.list(list).alias.value;
         let body = crate::mapping::index_body(self.c, list).body().to_string();
+        // What the documents depend on: the mapping and every statement. An index built by a
+        // pipeline with another fingerprint must be rebuilt, not synced.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for s in std::iter::once(body.as_str()).chain(stmts.iter().map(|s| s.text.as_str())) {
+            for b in s.bytes().chain([0]) {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        let fingerprint = format!("{hash:016x}");
 
         // Fetch phase: one block per dependent item, in dependency order.
         let fetches: Vec<TokenStream> = dependents
@@ -196,6 +211,10 @@ impl Gen<'_> {
 
                 fn index_body(&self) -> &'static str {
                     INDEX_BODY
+                }
+
+                fn fingerprint(&self) -> &'static str {
+                    #fingerprint
                 }
 
                 fn master_table(&self) -> (&'static str, &'static str) {

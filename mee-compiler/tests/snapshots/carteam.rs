@@ -429,6 +429,9 @@ pub mod carteam {
             fn index_body(&self) -> &'static str {
                 INDEX_BODY
             }
+            fn fingerprint(&self) -> &'static str {
+                "5363b0fcbbd0b550"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("carteam_service", "users")
             }
@@ -831,4 +834,8 @@ pub mod carteam {
             Ok(page)
         }
     }
+    /// Every index of this pipeline.
+    pub static INDEXES: &[&dyn ::mee_runtime::__private::IndexPipeline] = &[
+        &index_carteam_user::Index,
+    ];
 }

@@ -313,6 +313,9 @@ pub mod orders {
             fn index_body(&self) -> &'static str {
                 INDEX_BODY
             }
+            fn fingerprint(&self) -> &'static str {
+                "04e96f4c336b4a48"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("shop", "orders")
             }
@@ -501,4 +504,8 @@ pub mod orders {
             Ok(page)
         }
     }
+    /// Every index of this pipeline.
+    pub static INDEXES: &[&dyn ::mee_runtime::__private::IndexPipeline] = &[
+        &orders::Index,
+    ];
 }

@@ -296,6 +296,9 @@ pub mod vehicles {
             fn index_body(&self) -> &'static str {
                 INDEX_BODY
             }
+            fn fingerprint(&self) -> &'static str {
+                "05c352786c3401ae"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("certify_service", "vehicle")
             }
@@ -537,4 +540,8 @@ pub mod vehicles {
             Ok(page)
         }
     }
+    /// Every index of this pipeline.
+    pub static INDEXES: &[&dyn ::mee_runtime::__private::IndexPipeline] = &[
+        &index_vehicle::Index,
+    ];
 }

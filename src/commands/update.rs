@@ -1,0 +1,184 @@
+//! `mee update`: builds a new index generation from MySQL and moves the alias atomically.
+
+use super::connect::{ConnectArgs, runtime};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mee_runtime::pipeline::IndexPipeline;
+use mee_runtime::update::{Progress, UpdateOptions, update_with_state};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Build a new generation of a pipeline's indexes from one consistent MySQL snapshot, then move
+/// each alias to it in one atomic request. The old generation keeps serving until then; a failed
+/// run deletes its own new index and leaves the alias untouched. Documents that fail to build or
+/// are rejected go to the retry table and never stop the run. The snapshot's binlog position is
+/// recorded so that `mee run` continues from it.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The pipeline (compiled in with `--features pipeline-NAME`)
+    pipeline: String,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Master rows per page (one batched query per joined item per page)
+    #[arg(long, default_value_t = 1000)]
+    page_size: usize,
+    /// Previous generations to keep after the alias moved
+    #[arg(long, default_value_t = 1)]
+    keep: usize,
+}
+
+pub fn run(args: &UpdateArgs) -> ExitCode {
+    let Some(indexes) = find_pipeline(&args.pipeline) else {
+        return ExitCode::from(2);
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        let services = match args.connect.connect().await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut failed = false;
+        for index in indexes {
+            let alias = args.connect.alias(index.alias());
+            let options = UpdateOptions {
+                page_size: args.page_size,
+                keep_generations: args.keep,
+                alias: Some(alias.clone()),
+                ..UpdateOptions::default()
+            };
+            let progress = Report::new(&alias);
+            match update_with_state(*index, &services.source, &services.es, &services.state, &services.retry, &options, &progress).await {
+                Ok(r) => {
+                    eprintln!(
+                        "{alias}: {} documents in {} ({} master rows, {} joined rows) in {:.1}s; snapshot {}",
+                        r.written, r.index, r.master_rows, r.dependent_rows, r.elapsed.as_secs_f64(), r.snapshot
+                    );
+                    if r.build_failures + r.rejected > 0 {
+                        eprintln!(
+                            "{alias}: {} documents failed to build and {} were rejected; they are in the retry table `{}`",
+                            r.build_failures, r.rejected, args.connect.retry_index
+                        );
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: full update of `{alias}` failed: {e}");
+                    eprintln!("the alias `{alias}` still points at the previous generation");
+                    failed = true;
+                }
+            }
+        }
+        if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    })
+}
+
+/// The compiled indexes of a pipeline, or a message saying how to compile it in.
+pub fn find_pipeline(name: &str) -> Option<&'static [&'static dyn IndexPipeline]> {
+    match mee::generated::PIPELINES.iter().find(|(n, _)| *n == name) {
+        Some((_, indexes)) => Some(indexes),
+        None => {
+            let compiled: Vec<&str> = mee::generated::PIPELINES.iter().map(|(n, _)| *n).collect();
+            eprintln!(
+                "error: pipeline `{name}` is not compiled into this binary (compiled: {}); rebuild with `cargo build --release --features pipeline-{name}`",
+                if compiled.is_empty() {
+                    "none".to_string()
+                } else {
+                    compiled.join(", ")
+                }
+            );
+            None
+        }
+    }
+}
+
+/// A progress bar on a terminal; a log line every ten seconds otherwise.
+struct Report {
+    bar: Option<ProgressBar>,
+    alias: String,
+    started: Instant,
+    last_line: Mutex<Instant>,
+    estimate: Mutex<Option<u64>>,
+}
+
+impl Report {
+    fn new(alias: &str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} rows, {per_sec}, ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(alias.to_string());
+            bar
+        });
+        Report {
+            bar,
+            alias: alias.to_string(),
+            started: Instant::now(),
+            last_line: Mutex::new(Instant::now()),
+            estimate: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Report {
+    fn start(&self, estimated_rows: Option<u64>) {
+        if let Ok(mut e) = self.estimate.lock() {
+            *e = estimated_rows;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_length(estimated_rows.unwrap_or(0));
+        }
+    }
+
+    fn update(&self, rows_read: u64, docs_written: u64) {
+        if let Some(bar) = &self.bar {
+            if bar.length().is_some_and(|l| rows_read > l) {
+                bar.set_length(rows_read);
+            }
+            bar.set_position(rows_read);
+            bar.set_message(format!("{docs_written} written"));
+            return;
+        }
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        if last.elapsed() < Duration::from_secs(10) {
+            return;
+        }
+        *last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = rows_read as f64 / secs;
+        let eta = self
+            .estimate
+            .lock()
+            .ok()
+            .and_then(|e| *e)
+            .filter(|&total| total > rows_read && rate > 0.0)
+            .map(|total| format!(", ETA {:.0}s", (total - rows_read) as f64 / rate))
+            .unwrap_or_default();
+        eprintln!(
+            "{}: {rows_read} rows read, {docs_written} documents written, {rate:.0} rows/s{eta}",
+            self.alias
+        );
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
