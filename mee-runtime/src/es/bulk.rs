@@ -620,7 +620,7 @@ pub fn backoff_delay(attempt: u32, initial: Duration, max: Duration, jitter: f64
 
 /// A cheap random number in `[0, 1)` for jitter (splitmix64 over a global counter seeded from the
 /// clock); jitter needs spread, not cryptographic quality.
-fn jitter() -> f64 {
+pub fn jitter() -> f64 {
     static STATE: AtomicU64 = AtomicU64::new(0);
     let mut seed = STATE.load(Ordering::Relaxed);
     if seed == 0 {

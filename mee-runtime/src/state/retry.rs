@@ -51,7 +51,7 @@ impl Default for RetryConfig {
         RetryConfig {
             index: DEFAULT_RETRY_INDEX.to_string(),
             max_bulk_ops: 1000,
-            max_conflict_rounds: 5,
+            max_conflict_rounds: 10,
         }
     }
 }
@@ -689,6 +689,15 @@ impl RetryTable {
                 .conflict_rounds
                 .fetch_add(1, Ordering::Relaxed);
             pending = again;
+            // Two writers that read the same records at the same moment would otherwise collide
+            // again on the next round; a random pause lets one of them go first.
+            let pause = crate::es::bulk::backoff_delay(
+                round,
+                std::time::Duration::from_millis(5),
+                std::time::Duration::from_millis(500),
+                crate::es::bulk::jitter(),
+            );
+            tokio::time::sleep(pause).await;
         }
         Err(StateError::Conflict {
             index: self.index.to_string(),

@@ -350,6 +350,14 @@ impl StateStore {
                 Ok(()) => return Ok((current, result)),
                 Err(StateError::Conflict { .. }) => {
                     tracing::debug!(id, attempt, "state update conflicted; re-reading");
+                    // A random pause, so writers that collided do not collide again in step.
+                    let pause = crate::es::bulk::backoff_delay(
+                        attempt,
+                        std::time::Duration::from_millis(2),
+                        std::time::Duration::from_millis(200),
+                        crate::es::bulk::jitter(),
+                    );
+                    tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(e.into()),
             }
