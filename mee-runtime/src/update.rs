@@ -43,6 +43,21 @@ pub struct UpdateOptions {
     pub move_alias: bool,
 }
 
+impl UpdateOptions {
+    /// The alias to write under and the name of the new generation.
+    pub fn target(&self, index: &dyn IndexPipeline) -> (String, String) {
+        let alias = self
+            .alias
+            .clone()
+            .unwrap_or_else(|| index.alias().to_string());
+        let name = self
+            .generation
+            .clone()
+            .unwrap_or_else(|| generation_name(&alias));
+        (alias, name)
+    }
+}
+
 impl Default for UpdateOptions {
     fn default() -> Self {
         UpdateOptions {
@@ -166,14 +181,7 @@ pub async fn full_update(
     failures: &mut dyn FailureSink,
     progress: &dyn Progress,
 ) -> Result<UpdateReport, UpdateError> {
-    let alias = options
-        .alias
-        .clone()
-        .unwrap_or_else(|| index.alias().to_string());
-    let name = options
-        .generation
-        .clone()
-        .unwrap_or_else(|| generation_name(&alias));
+    let (alias, name) = options.target(index);
     let previous = es.alias_targets(&alias).await?;
     let body = match &options.index_body {
         serde_json::Value::Null => serde_json::from_str(index.index_body()).unwrap_or_default(),
@@ -418,14 +426,7 @@ pub async fn update_with_state(
     use crate::state::{
         ErrorRecord, Generation, PipelineKey, PipelineState, PipelineStatus, Position, Timestamp,
     };
-    let alias = options
-        .alias
-        .clone()
-        .unwrap_or_else(|| index.alias().to_string());
-    let name = options
-        .generation
-        .clone()
-        .unwrap_or_else(|| generation_name(&alias));
+    let (alias, name) = options.target(index);
     let key = PipelineKey::new(index.pipeline(), alias.clone());
     let state_err = |e: crate::state::StateError| UpdateError::Failures(e.to_string());
     store

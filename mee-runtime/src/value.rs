@@ -56,6 +56,23 @@ pub enum Value {
     Time(Time),
 }
 
+impl Date {
+    pub const fn new(year: u16, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    /// This date at `hour:minute:second`.
+    pub const fn at(self, hour: u8, minute: u8, second: u8) -> DateTime {
+        DateTime {
+            date: self,
+            hour,
+            minute,
+            second,
+            micros: 0,
+        }
+    }
+}
+
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
@@ -139,18 +156,8 @@ mod tests {
 
     #[test]
     fn datetimes_render_iso_with_optional_fraction() {
-        let d = Date {
-            year: 2018,
-            month: 1,
-            day: 2,
-        };
-        let dt = DateTime {
-            date: d,
-            hour: 3,
-            minute: 4,
-            second: 5,
-            micros: 0,
-        };
+        let d = Date::new(2018, 1, 2);
+        let dt = d.at(3, 4, 5);
         assert_eq!(dt.to_string(), "2018-01-02T03:04:05");
         assert_eq!(
             DateTime { micros: 120, ..dt }.to_string(),

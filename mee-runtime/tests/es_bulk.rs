@@ -1,13 +1,9 @@
 //! `BulkWriter` against the real OpenSearch-compatible test server (osmem).
 
 use mee_runtime::es::{BulkConfig, BulkOp, BulkWriter, EsClient, VersionType};
-use mee_testkit::{TestEs, TestFailure, TestResult};
+use mee_testkit::{TestEs, TestResult, fail};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-fn fail(e: impl std::fmt::Display) -> TestFailure {
-    TestFailure::new(e.to_string())
-}
 
 async fn setup(name: &str) -> TestResult<(TestEs, EsClient, Arc<str>)> {
     let es = TestEs::new().await?;

@@ -1,14 +1,10 @@
 //! Index management against the real OpenSearch-compatible test server (osmem).
 
 use mee_runtime::es::{BulkConfig, BulkOp, BulkWriter, EsClient, ScanOptions};
-use mee_testkit::{TestEs, TestFailure, TestResult};
+use mee_testkit::{TestEs, TestResult, fail};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-fn fail(e: impl std::fmt::Display) -> TestFailure {
-    TestFailure::new(e.to_string())
-}
 
 async fn populated(client: &EsClient, index: &str, docs: u64) -> TestResult {
     client
@@ -99,7 +95,7 @@ async fn alias_moves_are_atomic_for_concurrent_readers() -> TestResult {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let seen = reader.await.map_err(fail)?.map_err(TestFailure::new)?;
+    let seen = reader.await.map_err(fail)?.map_err(fail)?;
     assert!(
         seen.len() >= 20,
         "the reader ran only {} searches",

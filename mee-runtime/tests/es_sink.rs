@@ -2,13 +2,9 @@
 //! reports, and the management calls a full update makes are answered.
 
 use mee_runtime::es::{BulkConfig, BulkOp, BulkSink, BulkWriter, EsClient, VersionType};
-use mee_testkit::{TestFailure, TestResult};
+use mee_testkit::{TestResult, fail};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-fn fail(e: impl std::fmt::Display) -> TestFailure {
-    TestFailure::new(e.to_string())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_match_between_writer_and_sink() -> TestResult {

@@ -7,15 +7,11 @@ use mee_runtime::state::{
     FailedDoc, FailureKind, ManualClock, PageRequest, RetryConfig, RetryFilter, RetryKey,
     RetryOrder, RetryTable, StateError, Timestamp,
 };
-use mee_testkit::{TestEs, TestFailure, TestResult};
+use mee_testkit::{TestEs, TestResult, fail};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn fail(e: impl std::fmt::Display) -> TestFailure {
-    TestFailure::new(e.to_string())
-}
 
 fn table(es: &TestEs, clock: &ManualClock) -> TestResult<RetryTable> {
     let client = EsClient::new(es.url()).map_err(fail)?;

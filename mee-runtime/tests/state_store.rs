@@ -8,14 +8,10 @@ use mee_runtime::state::{
     PipelineState, PipelineStatus, Position, StateConfig, StateError, StateStore, Timestamp,
     Versioned,
 };
-use mee_testkit::{TestEs, TestFailure, TestResult};
+use mee_testkit::{TestEs, TestResult, fail};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn fail(e: impl std::fmt::Display) -> TestFailure {
-    TestFailure::new(e.to_string())
-}
 
 /// A store on the test's own state index, with a clock the test controls.
 fn store(es: &TestEs, clock: &ManualClock) -> TestResult<StateStore> {

@@ -17,6 +17,11 @@ impl TestFailure {
         }
     }
 
+    /// Any error as a test failure: `.map_err(fail)?`.
+    pub fn of(e: impl fmt::Display) -> Self {
+        TestFailure::new(e.to_string())
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -57,4 +62,9 @@ impl From<&str> for TestFailure {
     fn from(e: &str) -> Self {
         TestFailure::new(e)
     }
+}
+
+/// Any error as a test failure, for `.map_err(fail)?`.
+pub fn fail(e: impl fmt::Display) -> TestFailure {
+    TestFailure::of(e)
 }

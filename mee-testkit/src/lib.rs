@@ -22,7 +22,7 @@ mod mysql;
 
 pub use env::{Service, es_url, kafka_brokers, mysql_admin_url, mysql_url, unique_name};
 pub use es::TestEs;
-pub use failure::{TestFailure, TestResult};
+pub use failure::{TestFailure, TestResult, fail};
 pub use kafka::TestKafka;
 pub use mysql::TestMysql;
 

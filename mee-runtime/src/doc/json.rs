@@ -336,18 +336,8 @@ mod tests {
 
     #[test]
     fn datetimes_use_iso_format() {
-        let d = Date {
-            year: 2018,
-            month: 1,
-            day: 2,
-        };
-        let dt = DateTime {
-            date: d,
-            hour: 3,
-            minute: 4,
-            second: 5,
-            micros: 0,
-        };
+        let d = Date::new(2018, 1, 2);
+        let dt = d.at(3, 4, 5);
         assert_eq!(
             json(|w| Value::DateTime(dt).write_json(w)),
             "\"2018-01-02T03:04:05\""

@@ -179,18 +179,8 @@ mod tests {
 
     #[test]
     fn section_2_2_rendering_recommend_variant() {
-        let d = Date {
-            year: 2018,
-            month: 1,
-            day: 2,
-        };
-        let dt = DateTime {
-            date: d,
-            hour: 3,
-            minute: 4,
-            second: 5,
-            micros: 0,
-        };
+        let d = Date::new(2018, 1, 2);
+        let dt = d.at(3, 4, 5);
         assert_eq!(to_text(&Value::Int(5)), "5");
         assert_eq!(to_text(&Value::Int(-3)), "-3");
         assert_eq!(to_text(&Value::UInt(u64::MAX)), "18446744073709551615");
