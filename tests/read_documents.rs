@@ -143,3 +143,75 @@ async fn t14_carteam_documents_from_mariadb_with_execute_sql() -> TestResult {
     assert_eq!(docs.len(), 2, "{:?}", docs.keys().collect::<Vec<_>>());
     mysql.drop_databases().await
 }
+
+/// The generated reverse map finds, through MySQL, the master keys of the documents a changed
+/// row affects: directly, through one hop, and through a chain of two items.
+#[tokio::test]
+async fn reverse_paths_find_the_affected_documents() -> TestResult {
+    use mee_runtime::pipeline::affected_keys;
+    use mee_runtime::value::Value;
+    let mysql = common::vehicles().await?;
+    let veh_source = common::source(&mysql).await?;
+    let stmts = resolve_statements(&veh::Index, &veh_source);
+    let mut session = veh_source
+        .session()
+        .await
+        .map_err(|e| TestFailure::new(e.to_string()))?;
+    let by_item = |item: &str| {
+        veh::Index
+            .sources()
+            .iter()
+            .find(|s| s.item == item)
+            .ok_or_else(|| TestFailure::new(format!("no source {item}")))
+    };
+    // vehicle_type 10 is used by vehicle 1 (a hop through `vehicle.vehicle_type_id`).
+    let keys = affected_keys(
+        &mut session,
+        &stmts,
+        by_item("vehicle_type")?,
+        vec![Value::Int(10)],
+    )
+    .await
+    .map_err(|e| TestFailure::new(e.to_string()))?;
+    assert_eq!(keys, vec![Value::Int(1)]);
+    // A monitor row's car_id is the master key itself (through `%__parent.id`): no query.
+    let monitor = by_item("vehicle_monitor")?;
+    assert_eq!(monitor.start, "car_id");
+    assert!(monitor.path.iter().all(|s| s.statement.is_none()));
+    // Only the columns the pipeline uses matter for the master table.
+    assert_eq!(
+        by_item("vehicle")?.columns,
+        [
+            "id",
+            "created_at",
+            "updated_at",
+            "vehicle_type_id",
+            "status"
+        ]
+    );
+    drop(session);
+
+    // CT: an admin user's change reaches users through auditor_relations (two hops).
+    let mut mysql = databases(&["carteam_service", "admin_service"]).await?;
+    let team = mysql.db("carteam_service").to_string();
+    mysql.exec(&format!("INSERT INTO `{team}`.auditor_relations VALUES (10,1,500,600,1,1),(11,7,500,601,1,2),(12,3,501,0,1,1)")).await?;
+    let ct_source = common::source(&mysql).await?;
+    let stmts = resolve_statements(&ct::Index, &ct_source);
+    let mut session = ct_source
+        .session()
+        .await
+        .map_err(|e| TestFailure::new(e.to_string()))?;
+    let admin = ct::Index
+        .sources()
+        .iter()
+        .find(|s| s.item == "admin_users")
+        .ok_or_else(|| TestFailure::new("no admin_users"))?;
+    let mut keys = affected_keys(&mut session, &stmts, admin, vec![Value::Int(500)])
+        .await
+        .map_err(|e| TestFailure::new(e.to_string()))?;
+    keys.sort_by_key(|v| v.as_i64());
+    // Users 1 and 7 have auditor 500 (7 through role 2: a superset is harmless, a rebuild of an
+    // unaffected document writes the same document).
+    assert_eq!(keys, vec![Value::Int(1), Value::Int(7)]);
+    Ok(())
+}

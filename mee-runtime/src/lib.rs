@@ -25,8 +25,8 @@ pub mod __private {
     pub use crate::eval::{functions, text};
     pub use crate::mysql::{MysqlError, Session, Sql, Statement};
     pub use crate::pipeline::{
-        BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, Page, distinct_keys,
-        row_error,
+        BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, LinkStep, Page,
+        SourceRole, SourceTable, distinct_keys, row_error,
     };
     pub use crate::value::{Date, DateTime, Time, Value};
 }

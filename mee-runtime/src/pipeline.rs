@@ -102,6 +102,8 @@ pub trait IndexPipeline: Send + Sync + 'static {
     /// A hash of the mapping and the statements: documents built by another fingerprint may
     /// differ, so such an index is rebuilt rather than synced.
     fn fingerprint(&self) -> &'static str;
+    /// Every source table of the index and how its changes reach documents.
+    fn sources(&self) -> &'static [SourceTable];
     /// The `(database, table)` of the master item.
     fn master_table(&self) -> (&'static str, &'static str);
     /// Every statement the index runs; [`IndexPipeline::read_page`] and
@@ -165,4 +167,66 @@ mod tests {
             vec![Value::Int(1), Value::Int(2)]
         );
     }
+}
+
+/// What a source table means to an index, for the sync: which changes matter, and how to find
+/// the documents they affect. Generated per item (a table used by two items appears twice).
+#[derive(Debug)]
+pub struct SourceTable {
+    pub database: &'static str,
+    pub table: &'static str,
+    /// The item of the handler file.
+    pub item: &'static str,
+    pub role: SourceRole,
+    /// The columns the pipeline uses: an update that changes none of them needs no work.
+    pub columns: &'static [&'static str],
+    /// The document fields the item feeds (nested arrays by their array field).
+    pub fields: &'static [&'static str],
+    /// The column of a changed row that starts the path (the master's primary key for the
+    /// master itself).
+    pub start: &'static str,
+    /// From the changed rows' `start` values to master keys, one hop per item on the way.
+    pub path: &'static [LinkStep],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceRole {
+    Master,
+    Joined,
+    NestedMaster,
+    NestedJoined,
+}
+
+/// One hop towards the master: `SELECT <next column> FROM <table> WHERE <match column> IN (values)`.
+/// Which statement runs is `statement` (an index into the index's statements); `None` when the
+/// values already are master keys.
+#[derive(Debug)]
+pub struct LinkStep {
+    /// The table the hop reads, for messages.
+    pub table: &'static str,
+    pub statement: Option<usize>,
+}
+
+/// The master keys of the documents that rows with these `start` values affect, following
+/// `source.path` through MySQL (the source of truth, not the index).
+pub async fn affected_keys(
+    session: &mut Session,
+    statements: &[Statement],
+    source: &SourceTable,
+    values: Vec<Value>,
+) -> Result<Vec<Value>, MysqlError> {
+    let mut current = distinct_keys(values);
+    for step in source.path {
+        let Some(statement) = step.statement else {
+            continue;
+        };
+        if current.is_empty() {
+            break;
+        }
+        let rows = session
+            .fetch_keyed(&statements[statement], &current)
+            .await?;
+        current = distinct_keys(rows.into_iter().filter_map(|r| r.into_iter().next()));
+    }
+    Ok(current)
 }

@@ -152,6 +152,7 @@ impl Gen<'_> {
             }
         }
 
+        let sources = self.sources(list, master, &mut stmts);
         let statics = stmts.iter().map(|s| &s.tokens);
         let idents: Vec<&syn::Ident> = stmts.iter().map(|s| &s.ident).collect();
         let master_row = self.row_name(master);
@@ -191,6 +192,9 @@ impl Gen<'_> {
         quote! {
             #(#statics)*
 
+            /// The source tables of this index: which changes matter and how they reach documents.
+            pub static SOURCES: &[rt::SourceTable] = &[#(#sources),*];
+
             /// The body of the create-index request: settings and the compiled mapping.
             pub const INDEX_BODY: &str = #body;
 
@@ -215,6 +219,10 @@ impl Gen<'_> {
 
                 fn fingerprint(&self) -> &'static str {
                     #fingerprint
+                }
+
+                fn sources(&self) -> &'static [rt::SourceTable] {
+                    SOURCES
                 }
 
                 fn master_table(&self) -> (&'static str, &'static str) {
@@ -356,6 +364,90 @@ impl Gen<'_> {
             }
         }
         quote!(#(#blocks)*)
+    }
+
+    /// The reverse map: for every item of the index, its used columns, the fields it feeds and
+    /// the hops from a changed row to master keys. Each hop that needs a query adds a statement.
+    fn sources(&self, list: ListId, master: &Item, stmts: &mut Vec<Stmt>) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        let master_pk = self.pk(master).unwrap_or_default();
+        for l in self.lists_of(list) {
+            for item in self.c.model.items_of(l) {
+                let nested = self.c.model.list(item.list).parent.is_some();
+                let role = match (item.id == master.id, nested, item.role) {
+                    (true, _, _) => quote!(rt::SourceRole::Master),
+                    (false, false, _) => quote!(rt::SourceRole::Joined),
+                    (false, true, Role::Master) => quote!(rt::SourceRole::NestedMaster),
+                    (false, true, Role::Slave) => quote!(rt::SourceRole::NestedJoined),
+                };
+                let mut steps = Vec::new();
+                let start = if item.id == master.id {
+                    master_pk.clone()
+                } else {
+                    let Some(first) = self.info(item).and_then(|i| i.links.first()) else {
+                        continue;
+                    };
+                    let mut cur_target = first.target;
+                    let mut match_col = first.target_column.clone();
+                    for hop in 0..self.c.model.items.len() {
+                        let b = self.c.model.item(cur_target);
+                        let table = format!("{}.{}", b.database.value, b.table.value);
+                        let (next, stop) = if b.id == master.id {
+                            (master_pk.clone(), true)
+                        } else {
+                            match self.info(b).and_then(|i| i.links.first()) {
+                                Some(link) => (link.column.clone(), false),
+                                None => break,
+                            }
+                        };
+                        if stop && match_col.eq_ignore_ascii_case(&master_pk) {
+                            steps.push(quote!(rt::LinkStep { table: #table, statement: None }));
+                            break;
+                        }
+                        let name = format!("path_{}_{hop}", names::snake(&item.key.value));
+                        let head = format!("SELECT DISTINCT {} FROM ", quote_ident(&next));
+                        let tail = format!(
+                            ".{} WHERE {} IN ",
+                            quote_ident(&b.table.value),
+                            quote_ident(&match_col)
+                        );
+                        let parts = RenderedParts {
+                            head,
+                            tail,
+                            after_keys: String::new(),
+                            params: vec![],
+                        };
+                        let s = self.sql_static(&name, b, &parts, true);
+                        let index = stmts.len();
+                        stmts.push(s);
+                        steps.push(quote!(rt::LinkStep { table: #table, statement: Some(#index) }));
+                        if stop {
+                            break;
+                        }
+                        let Some(link) = self.info(b).and_then(|i| i.links.first()) else {
+                            break;
+                        };
+                        cur_target = link.target;
+                        match_col = link.target_column.clone();
+                    }
+                    first.column.clone()
+                };
+                let (db, table, key) = (&item.database.value, &item.table.value, &item.key.value);
+                let columns = &self.used[item.id];
+                let fields: Vec<&String> = item.mapping.iter().map(|e| &e.es_field.value).collect();
+                out.push(quote!(rt::SourceTable {
+                    database: #db,
+                    table: #table,
+                    item: #key,
+                    role: #role,
+                    columns: &[#(#columns),*],
+                    fields: &[#(#fields),*],
+                    start: #start,
+                    path: &[#(#steps),*],
+                }));
+            }
+        }
+        out
     }
 
     /// The lists of one index: the top-level list and its nested lists.

@@ -404,6 +404,127 @@ pub mod carteam {
             1,
             " ORDER BY `user_id`, `id`",
         );
+        /// `SELECT DISTINCT `user_id` FROM `carteam_service`.`auditor_relations` WHERE `auditor_id` IN (...)`
+        pub static SQL_PATH_ADMIN_USERS_0: rt::Sql = rt::Sql::keyed(
+            "SELECT DISTINCT `user_id` FROM ",
+            "carteam_service",
+            ".`auditor_relations` WHERE `auditor_id` IN ",
+            1,
+            "",
+        );
+        /// The source tables of this index: which changes matter and how they reach documents.
+        pub static SOURCES: &[rt::SourceTable] = &[
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "users",
+                item: "users",
+                role: rt::SourceRole::Master,
+                columns: &[
+                    "id",
+                    "created_at",
+                    "updated_at",
+                    "name",
+                    "mobile",
+                    "role_id",
+                ],
+                fields: &[
+                    "user_id",
+                    "created_at",
+                    "updated_at",
+                    "user_name",
+                    "user_mobile",
+                ],
+                start: "id",
+                path: &[],
+            },
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "auditor_relations",
+                item: "relations_1",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "user_id", "auditor_id", "op_id", "status", "role"],
+                fields: &["rco_id", "rco_op_id"],
+                start: "user_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "carteam_service.users",
+                        statement: None,
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "auditor_relations",
+                item: "relations_2",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "user_id", "auditor_id", "op_id", "status", "role"],
+                fields: &["rcm_id", "rcm_op_id"],
+                start: "user_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "carteam_service.users",
+                        statement: None,
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "admin_service",
+                table: "users",
+                item: "admin_users",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "name", "phone"],
+                fields: &["auditor_name", "auditor_mobile"],
+                start: "id",
+                path: &[
+                    rt::LinkStep {
+                        table: "carteam_service.auditor_relations",
+                        statement: Some(8usize),
+                    },
+                    rt::LinkStep {
+                        table: "carteam_service.users",
+                        statement: None,
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "credit",
+                item: "credit",
+                role: rt::SourceRole::Joined,
+                columns: &[
+                    "id",
+                    "user_id",
+                    "credit_line",
+                    "reward_line",
+                    "event_line",
+                    "loan_amount",
+                    "status",
+                ],
+                fields: &["credit_line", "loanable_amount"],
+                start: "user_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "carteam_service.users",
+                        statement: None,
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "loan_base",
+                item: "loan_base",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "user_id", "status"],
+                fields: &["loan_count", "unrepaid_loan_count"],
+                start: "user_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "carteam_service.users",
+                        statement: None,
+                    },
+                ],
+            },
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"carteam\",\"alias\":\"index_carteam_user\",\"type\":\"user\"},\"properties\":{\"user_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"user_name\":{\"type\":\"keyword\"},\"user_mobile\":{\"type\":\"keyword\"},\"rco_id\":{\"type\":\"long\"},\"rco_op_id\":{\"type\":\"long\"},\"rcm_id\":{\"type\":\"long\"},\"rcm_op_id\":{\"type\":\"long\"},\"auditor_name\":{\"type\":\"keyword\"},\"auditor_mobile\":{\"type\":\"keyword\"},\"credit_line\":{\"type\":\"long\"},\"loanable_amount\":{\"type\":\"long\"},\"loan_count\":{\"type\":\"long\"},\"unrepaid_loan_count\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -416,6 +537,7 @@ pub mod carteam {
             &SQL_ADMIN_USERS,
             &SQL_CREDIT,
             &SQL_LOAN_BASE,
+            &SQL_PATH_ADMIN_USERS_0,
         ];
         /// The index, as the engines see it.
         pub struct Index;
@@ -430,7 +552,10 @@ pub mod carteam {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "5363b0fcbbd0b550"
+                "ab25584f0b5de18d"
+            }
+            fn sources(&self) -> &'static [rt::SourceTable] {
+                SOURCES
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("carteam_service", "users")

@@ -291,6 +291,84 @@ pub mod orders {
             1,
             " ORDER BY `order_id`, `id`",
         );
+        /// `SELECT DISTINCT `id` FROM `shop`.`orders` WHERE `customer_id` IN (...)`
+        pub static SQL_PATH_CUSTOMER_0: rt::Sql = rt::Sql::keyed(
+            "SELECT DISTINCT `id` FROM ",
+            "shop",
+            ".`orders` WHERE `customer_id` IN ",
+            1,
+            "",
+        );
+        /// The source tables of this index: which changes matter and how they reach documents.
+        pub static SOURCES: &[rt::SourceTable] = &[
+            rt::SourceTable {
+                database: "shop",
+                table: "orders",
+                item: "order",
+                role: rt::SourceRole::Master,
+                columns: &[
+                    "id",
+                    "order_no",
+                    "customer_id",
+                    "status",
+                    "amount",
+                    "currency",
+                    "note",
+                    "deleted",
+                    "create_time",
+                    "modify_time",
+                ],
+                fields: &[
+                    "order_id",
+                    "order_no",
+                    "status",
+                    "amount",
+                    "currency",
+                    "note",
+                    "customer_id",
+                    "create_time",
+                    "modify_time",
+                    "items",
+                ],
+                start: "id",
+                path: &[],
+            },
+            rt::SourceTable {
+                database: "crm",
+                table: "customers",
+                item: "customer",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "name", "email", "tier", "country"],
+                fields: &[
+                    "customer_name",
+                    "customer_email",
+                    "customer_tier",
+                    "customer_country",
+                ],
+                start: "id",
+                path: &[
+                    rt::LinkStep {
+                        table: "shop.orders",
+                        statement: Some(5usize),
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "shop",
+                table: "order_items",
+                item: "item",
+                role: rt::SourceRole::NestedMaster,
+                columns: &["id", "order_id", "sku", "title", "quantity", "unit_price"],
+                fields: &["item_id", "sku", "title", "quantity", "unit_price"],
+                start: "order_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "shop.orders",
+                        statement: None,
+                    },
+                ],
+            },
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"orders\",\"alias\":\"orders\",\"type\":\"order\"},\"properties\":{\"order_id\":{\"type\":\"long\"},\"order_no\":{\"type\":\"keyword\"},\"status\":{\"type\":\"long\"},\"amount\":{\"type\":\"scaled_float\",\"scaling_factor\":100},\"currency\":{\"type\":\"keyword\"},\"note\":{\"type\":\"keyword\"},\"customer_id\":{\"type\":\"long\"},\"create_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"modify_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"items\":{\"type\":\"nested\",\"properties\":{\"item_id\":{\"type\":\"long\"},\"sku\":{\"type\":\"keyword\"},\"title\":{\"type\":\"keyword\"},\"quantity\":{\"type\":\"long\"},\"unit_price\":{\"type\":\"scaled_float\",\"scaling_factor\":100}}},\"customer_name\":{\"type\":\"keyword\"},\"customer_email\":{\"type\":\"keyword\"},\"customer_tier\":{\"type\":\"keyword\"},\"customer_country\":{\"type\":\"keyword\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -300,6 +378,7 @@ pub mod orders {
             &SQL_MASTER_KEYS,
             &SQL_CUSTOMER,
             &SQL_ITEM,
+            &SQL_PATH_CUSTOMER_0,
         ];
         /// The index, as the engines see it.
         pub struct Index;
@@ -314,7 +393,10 @@ pub mod orders {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "04e96f4c336b4a48"
+                "b813af25f5bcd193"
+            }
+            fn sources(&self) -> &'static [rt::SourceTable] {
+                SOURCES
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("shop", "orders")

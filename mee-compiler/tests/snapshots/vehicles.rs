@@ -273,6 +273,85 @@ pub mod vehicles {
             1,
             " ORDER BY `car_id`, `id`",
         );
+        /// `SELECT DISTINCT `id` FROM `certify_service`.`vehicle` WHERE `vehicle_type_id` IN (...)`
+        pub static SQL_PATH_VEHICLE_TYPE_0: rt::Sql = rt::Sql::keyed(
+            "SELECT DISTINCT `id` FROM ",
+            "certify_service",
+            ".`vehicle` WHERE `vehicle_type_id` IN ",
+            1,
+            "",
+        );
+        /// The source tables of this index: which changes matter and how they reach documents.
+        pub static SOURCES: &[rt::SourceTable] = &[
+            rt::SourceTable {
+                database: "certify_service",
+                table: "vehicle",
+                item: "vehicle",
+                role: rt::SourceRole::Master,
+                columns: &[
+                    "id",
+                    "created_at",
+                    "updated_at",
+                    "vehicle_type_id",
+                    "status",
+                ],
+                fields: &[
+                    "vehicle_id",
+                    "created_at",
+                    "updated_at",
+                    "vehicle_type_id",
+                    "vehicle_status",
+                    "vehicle_monitors",
+                ],
+                start: "id",
+                path: &[],
+            },
+            rt::SourceTable {
+                database: "certify_service",
+                table: "vehicle_type",
+                item: "vehicle_type",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "name"],
+                fields: &["vehicle_type_name"],
+                start: "id",
+                path: &[
+                    rt::LinkStep {
+                        table: "certify_service.vehicle",
+                        statement: Some(6usize),
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "carteam_service",
+                table: "relation_captain_vehicle",
+                item: "relation_captain_vehicle",
+                role: rt::SourceRole::Joined,
+                columns: &["id", "vehicle_id", "captain_id", "carteam_id", "status"],
+                fields: &["captain_id", "carteam_id"],
+                start: "vehicle_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "certify_service.vehicle",
+                        statement: None,
+                    },
+                ],
+            },
+            rt::SourceTable {
+                database: "track_service",
+                table: "vehicle_monitor",
+                item: "vehicle_monitor",
+                role: rt::SourceRole::NestedMaster,
+                columns: &["id", "car_id", "status", "monitor_status", "monitor_type"],
+                fields: &["monitor_id", "monitor_status", "monitor_type"],
+                start: "car_id",
+                path: &[
+                    rt::LinkStep {
+                        table: "certify_service.vehicle",
+                        statement: None,
+                    },
+                ],
+            },
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"vehicles\",\"alias\":\"index_vehicle\",\"type\":\"vehicle\"},\"properties\":{\"vehicle_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"vehicle_type_id\":{\"type\":\"long\"},\"vehicle_status\":{\"type\":\"long\"},\"vehicle_monitors\":{\"type\":\"nested\",\"properties\":{\"monitor_id\":{\"type\":\"long\"},\"monitor_status\":{\"type\":\"long\"},\"monitor_type\":{\"type\":\"keyword\"}}},\"vehicle_type_name\":{\"type\":\"keyword\"},\"captain_id\":{\"type\":\"long\"},\"carteam_id\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -283,6 +362,7 @@ pub mod vehicles {
             &SQL_VEHICLE_TYPE,
             &SQL_RELATION_CAPTAIN_VEHICLE,
             &SQL_VEHICLE_MONITOR,
+            &SQL_PATH_VEHICLE_TYPE_0,
         ];
         /// The index, as the engines see it.
         pub struct Index;
@@ -297,7 +377,10 @@ pub mod vehicles {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "05c352786c3401ae"
+                "c40c9f3632163473"
+            }
+            fn sources(&self) -> &'static [rt::SourceTable] {
+                SOURCES
             }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("certify_service", "vehicle")
