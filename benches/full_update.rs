@@ -1,6 +1,6 @@
 //! Full update of the generated `orders` data set into a sink that only accepts `_bulk`.
 //!
-//! `cargo bench --features pipeline-orders --bench full_update -- [--orders N] [--page-size P]`
+//! `cargo bench --features pipeline-orders --bench full_update -- [--orders N] [--page-size P] [--readers R]`
 //! (needs `scripts/services.sh start mysql`; loads the sample into `bench_shop`/`bench_crm` with
 //! `scripts/load-sample.sh` unless it is already there at that size).
 //!
@@ -30,14 +30,15 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() -> Result<(), String> {
     let orders = arg("--orders", 1_000_000);
     let page_size = arg("--page-size", 1000);
+    let readers = arg("--readers", 3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(run(orders, page_size))
+    rt.block_on(run(orders, page_size, readers))
 }
 
-async fn run(orders: usize, page_size: usize) -> Result<(), String> {
+async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), String> {
     let url =
         std::env::var("MEE_MYSQL_URL").unwrap_or_else(|_| "mysql://mee:mee@127.0.0.1:13306".into());
     let config = SourceConfig::new(url)
@@ -105,6 +106,7 @@ async fn run(orders: usize, page_size: usize) -> Result<(), String> {
     let es = EsClient::new(sink.url()).map_err(|e| e.to_string())?;
     let options = UpdateOptions {
         page_size,
+        readers,
         ..UpdateOptions::default()
     };
     let mut failures = CollectFailures::default();

@@ -121,3 +121,39 @@ async fn full_update_builds_a_generation_and_moves_the_alias() -> TestResult {
     assert_eq!(test_es.all_docs(&alias).await?.len(), 3);
     mysql.drop_databases().await
 }
+
+/// Several readers split the key span; pages that cross a range's end must not write a document
+/// twice (the engine's count check would fail) nor miss one.
+#[tokio::test]
+async fn parallel_readers_cover_every_key_exactly_once() -> TestResult {
+    let mut mysql =
+        common::databases(&["certify_service", "carteam_service", "track_service"]).await?;
+    let cert = mysql.db("certify_service").to_string();
+    mysql
+        .exec(&format!(
+            "INSERT INTO `{cert}`.vehicle SELECT seq, '2018-01-01 00:00:00', NULL, NULL, seq % 2 FROM seq_1_to_4001"
+        ))
+        .await?;
+    let source = common::source(&mysql).await?;
+    let test_es = TestEs::new().await?;
+    let es = EsClient::new(test_es.url()).map_err(|e| TestFailure::new(e.to_string()))?;
+    let options = UpdateOptions {
+        alias: Some(test_es.name("index_vehicle")),
+        page_size: 7,
+        readers: 3,
+        ..UpdateOptions::default()
+    };
+    let mut failures = CollectFailures::default();
+    let report = full_update(
+        &veh::Index,
+        &source,
+        &es,
+        &options,
+        &mut failures,
+        &NoProgress,
+    )
+    .await
+    .map_err(|e| TestFailure::new(e.to_string()))?;
+    assert_eq!((report.master_rows, report.written), (4001, 4001));
+    mysql.drop_databases().await
+}

@@ -104,6 +104,8 @@ pub trait IndexPipeline: Send + Sync + 'static {
     fn fingerprint(&self) -> &'static str;
     /// Every source table of the index and how its changes reach documents.
     fn sources(&self) -> &'static [SourceTable];
+    /// The master table's primary key column (keyset paging and key ranges).
+    fn master_key(&self) -> &'static str;
     /// The `(database, table)` of the master item.
     fn master_table(&self) -> (&'static str, &'static str);
     /// Every statement the index runs; [`IndexPipeline::read_page`] and

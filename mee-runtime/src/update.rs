@@ -21,6 +21,7 @@ use crate::mysql::{MysqlError, Source};
 use crate::pipeline::{IndexPipeline, resolve_statements};
 use crate::value::Value;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How a full update runs.
@@ -28,6 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct UpdateOptions {
     /// Master rows per page (and so per round of batched look-ups).
     pub page_size: usize,
+    /// Snapshot connections reading disjoint primary-key ranges at once, so that MySQL's work
+    /// overlaps mee's (integer keys only; other keys are read by one connection).
+    pub readers: usize,
     pub bulk: BulkConfig,
     /// Previous generations kept after the alias moved (for a quick manual rollback).
     pub keep_generations: usize,
@@ -62,6 +66,7 @@ impl Default for UpdateOptions {
     fn default() -> Self {
         UpdateOptions {
             page_size: 1000,
+            readers: 3,
             bulk: BulkConfig::default(),
             keep_generations: 1,
             index_body: serde_json::Value::Null,
@@ -234,66 +239,50 @@ async fn load(
     let saved = es.begin_bulk_load(name).await?;
     let statements = resolve_statements(index, source);
     progress.start(estimate_rows(index, source).await);
-    let (mut snapshot, position) = source.snapshot().await?;
-    let version = position.version();
     let target: Arc<str> = Arc::from(name);
     let mut writer = BulkWriter::new(es.clone(), options.bulk.clone());
-    let mut tickets = Vec::new();
-    let (mut master_rows, mut dependent_rows, mut build_failures) = (0u64, 0u64, 0u64);
-    let mut after = None;
-    loop {
-        let page = index
-            .read_page(
-                snapshot.session(),
-                &statements,
-                after.take(),
-                options.page_size,
-            )
-            .await?;
-        if page.master_rows == 0 {
-            break;
-        }
-        master_rows += page.master_rows as u64;
-        dependent_rows += page.dependent_rows as u64;
-        after = page.last_key;
-        let mut ops = Vec::with_capacity(page.docs.len());
-        let mut failed = Vec::new();
-        for doc in page.docs {
-            match doc.source {
-                Ok(json) => {
-                    let mut op = BulkOp::index(target.clone(), doc.id, json)
-                        .version(version, VersionType::ExternalGte);
-                    if let Some(r) = doc.routing {
-                        op = op.routing(r);
-                    }
-                    ops.push(op);
-                }
-                Err(e) => failed.push(Failure::Build {
-                    key: doc.key,
-                    id: doc.id,
-                    error: e.to_string(),
-                }),
-            }
-        }
-        if !failed.is_empty() {
-            build_failures += failed.len() as u64;
-            failures
-                .record(failed)
-                .await
-                .map_err(UpdateError::Failures)?;
-        }
-        tickets.push(writer.submit(ops).await);
-        progress.update(master_rows, writer.counters().snapshot().acknowledged());
-    }
-    snapshot.finish().await?;
-    writer.send_pending().await;
+    let ranges = key_ranges(index, source, options.readers).await;
+    let totals = Totals::default();
+    let readers = ranges.into_iter().map(|range| {
+        let ctx = ReadRange {
+            index,
+            source,
+            statements: &statements,
+            page_size: options.page_size,
+            target: target.clone(),
+            totals: &totals,
+            progress,
+        };
+        ctx.run(range, writer.fork())
+    });
+    let results = futures::future::try_join_all(readers).await?;
+    // The sync must start from the earliest snapshot: a change between two readers' snapshots
+    // is replayed onto documents read after it, which is harmless (versions keep the newer).
+    let position = results
+        .iter()
+        .map(|r| r.position.clone())
+        .min()
+        .ok_or_else(|| UpdateError::Mysql(MysqlError::Unsupported("no reader ran".into())))?;
     let mut written = 0;
     let mut rejected = Vec::new();
-    for t in tickets {
-        let outcome = t.await?;
-        written += outcome.acknowledged();
-        rejected.extend(outcome.failures);
+    let mut build_failed = Vec::new();
+    for r in results {
+        build_failed.extend(r.build_failed);
+        for t in r.tickets {
+            let outcome = t.await?;
+            written += outcome.acknowledged();
+            rejected.extend(outcome.failures);
+        }
     }
+    let build_failures = build_failed.len() as u64;
+    if !build_failed.is_empty() {
+        failures
+            .record(build_failed)
+            .await
+            .map_err(UpdateError::Failures)?;
+    }
+    let master_rows = totals.master_rows.load(Ordering::Relaxed);
+    let dependent_rows = totals.dependent_rows.load(Ordering::Relaxed);
     writer.flush().await;
     let rejected_count = rejected.len() as u64;
     if !rejected.is_empty() {
@@ -483,4 +472,165 @@ pub async fn update_with_state(
     let report = result?;
     outcome.map_err(state_err)?;
     Ok(report)
+}
+
+/// Rows read so far by all readers, for progress and the report.
+#[derive(Default)]
+struct Totals {
+    master_rows: AtomicU64,
+    dependent_rows: AtomicU64,
+}
+
+/// Primary keys `(after, up_to]`: `after` exclusive (`None` from the start), `up_to` inclusive
+/// (`None` to the end).
+type KeyRange = (Option<Value>, Option<i128>);
+
+/// Splits the master's integer key span into `readers` ranges of equal width; one unbounded range
+/// when the key is not an integer, the table is small, or one reader is asked for.
+async fn key_ranges(index: &dyn IndexPipeline, source: &Source, readers: usize) -> Vec<KeyRange> {
+    let whole = vec![(None, None)];
+    if readers <= 1 {
+        return whole;
+    }
+    let (db, table) = index.master_table();
+    let key = crate::mysql::sql::quote_ident(index.master_key());
+    let sql = format!(
+        "SELECT MIN({key}), MAX({key}) FROM {}.{}",
+        crate::mysql::sql::quote_ident(source.physical(db)),
+        crate::mysql::sql::quote_ident(table)
+    );
+    let Ok(mut session) = source.session().await else {
+        return whole;
+    };
+    let Ok(rows) = session.fetch(&sql, &[]).await else {
+        return whole;
+    };
+    let as_int = |v: Option<&Value>| match v {
+        Some(Value::Int(i)) => Some(i128::from(*i)),
+        Some(Value::UInt(u)) => Some(i128::from(*u)),
+        _ => None,
+    };
+    let row = rows.first();
+    let (Some(min), Some(max)) = (
+        as_int(row.and_then(|r| r.first())),
+        as_int(row.and_then(|r| r.get(1))),
+    ) else {
+        return whole;
+    };
+    let span = max - min;
+    if span < (readers as i128) * 1000 {
+        return whole;
+    }
+    let step = span / readers as i128;
+    (0..readers)
+        .map(|i| {
+            let after = (i > 0).then(|| int_value(min + step * i as i128));
+            let up_to = (i + 1 < readers).then(|| min + step * (i as i128 + 1));
+            (after, up_to)
+        })
+        .collect()
+}
+
+fn int_value(i: i128) -> Value {
+    match i64::try_from(i) {
+        Ok(v) => Value::Int(v),
+        Err(_) => Value::UInt(u64::try_from(i).unwrap_or(u64::MAX)),
+    }
+}
+
+fn key_int(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some(i128::from(*i)),
+        Value::UInt(u) => Some(i128::from(*u)),
+        _ => None,
+    }
+}
+
+/// What one reader needs; it reads its key range through its own snapshot.
+struct ReadRange<'a> {
+    index: &'a dyn IndexPipeline,
+    source: &'a Source,
+    statements: &'a [crate::mysql::Statement],
+    page_size: usize,
+    target: Arc<str>,
+    totals: &'a Totals,
+    progress: &'a dyn Progress,
+}
+
+struct RangeResult {
+    position: BinlogPosition,
+    tickets: Vec<crate::es::Ticket>,
+    build_failed: Vec<Failure>,
+}
+
+impl ReadRange<'_> {
+    async fn run(
+        self,
+        (mut after, up_to): KeyRange,
+        mut writer: BulkWriter,
+    ) -> Result<RangeResult, UpdateError> {
+        let (mut snapshot, position) = self.source.snapshot().await?;
+        let version = position.version();
+        let mut tickets = Vec::new();
+        let mut build_failed = Vec::new();
+        loop {
+            let page = self
+                .index
+                .read_page(
+                    snapshot.session(),
+                    self.statements,
+                    after.take(),
+                    self.page_size,
+                )
+                .await?;
+            if page.master_rows == 0 {
+                break;
+            }
+            self.totals
+                .dependent_rows
+                .fetch_add(page.dependent_rows as u64, Ordering::Relaxed);
+            let past_end =
+                |key: &Value| up_to.is_some_and(|end| key_int(key).is_some_and(|k| k > end));
+            let mut ops = Vec::with_capacity(page.docs.len());
+            let mut kept = 0u64;
+            // A page may run past this range's end; those rows belong to the next reader.
+            for doc in page.docs.into_iter().filter(|d| !past_end(&d.key)) {
+                kept += 1;
+                match doc.source {
+                    Ok(json) => {
+                        let mut op = BulkOp::index(self.target.clone(), doc.id, json)
+                            .version(version, VersionType::ExternalGte);
+                        if let Some(r) = doc.routing {
+                            op = op.routing(r);
+                        }
+                        ops.push(op);
+                    }
+                    Err(e) => build_failed.push(Failure::Build {
+                        key: doc.key,
+                        id: doc.id,
+                        error: e.to_string(),
+                    }),
+                }
+            }
+            let rows = self.totals.master_rows.fetch_add(kept, Ordering::Relaxed) + kept;
+            tickets.push(writer.submit(ops).await);
+            self.progress
+                .update(rows, writer.counters().snapshot().acknowledged());
+            match page.last_key {
+                Some(last)
+                    if !past_end(&last) && up_to.is_none_or(|end| key_int(&last) != Some(end)) =>
+                {
+                    after = Some(last);
+                }
+                _ => break,
+            }
+        }
+        snapshot.finish().await?;
+        writer.send_pending().await;
+        Ok(RangeResult {
+            position,
+            tickets,
+            build_failed,
+        })
+    }
 }

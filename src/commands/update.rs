@@ -24,6 +24,9 @@ pub struct UpdateArgs {
     /// Master rows per page (one batched query per joined item per page)
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// Snapshot connections reading primary-key ranges in parallel
+    #[arg(long, default_value_t = 3)]
+    readers: usize,
     /// Previous generations to keep after the alias moved
     #[arg(long, default_value_t = 1)]
     keep: usize,
@@ -53,6 +56,7 @@ pub fn run(args: &UpdateArgs) -> ExitCode {
             let alias = args.connect.alias(index.alias());
             let options = UpdateOptions {
                 page_size: args.page_size,
+                readers: args.readers,
                 keep_generations: args.keep,
                 alias: Some(alias.clone()),
                 ..UpdateOptions::default()

@@ -225,6 +225,10 @@ impl Gen<'_> {
                     SOURCES
                 }
 
+                fn master_key(&self) -> &'static str {
+                    #pk
+                }
+
                 fn master_table(&self) -> (&'static str, &'static str) {
                     (#mdb, #mtable)
                 }

@@ -557,6 +557,9 @@ pub mod carteam {
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
             }
+            fn master_key(&self) -> &'static str {
+                "id"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("carteam_service", "users")
             }

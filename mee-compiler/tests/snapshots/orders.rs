@@ -398,6 +398,9 @@ pub mod orders {
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
             }
+            fn master_key(&self) -> &'static str {
+                "id"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("shop", "orders")
             }

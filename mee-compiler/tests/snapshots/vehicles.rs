@@ -382,6 +382,9 @@ pub mod vehicles {
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
             }
+            fn master_key(&self) -> &'static str {
+                "id"
+            }
             fn master_table(&self) -> (&'static str, &'static str) {
                 ("certify_service", "vehicle")
             }
