@@ -85,6 +85,18 @@ fn check_item(p: &Pipeline, item: &Item, table: &Table, schema: &Schema, diags: 
         let EntryValue::Expr { text, expr } = &entry.value else {
             continue;
         };
+        // Nested elements are built from rows read for a whole page; a query per element is not
+        // implemented, and silently writing `null_value` instead would be wrong.
+        if p.lists[item.list].parent.is_some() && !expr.sql_calls().is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    codes::BAD_EXECUTE_SQL,
+                    "`executeSQL` is not supported inside a nested list yet",
+                )
+                .primary(text.span, "in a nested list")
+                .help("join the value as a nested item with its own statement, or compute it in the top-level list"),
+            );
+        }
         for c in expr.columns() {
             let span = text.span_of(c.range.clone());
             let Some(col) = column(table, c.name, span, diags) else {
@@ -307,6 +319,20 @@ mod tests {
         assert!(
             errs[0].contains("`sum` needs a number, but `name` is `VARCHAR(10)`"),
             "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn execute_sql_in_a_nested_list_is_refused() {
+        let p = pipeline(
+            "[id, {db_field: [{key: n, database: d, table: s, document_id: \"%id\", statement: \"select * from s where m_id = %__parent.id\", mapping: [{db_field: \"executeSQL(echo('select 1'))\", es_field: one}]}], es_field: arr, type: nested}]",
+            "select * from s where m_id = %__master.id",
+            "[title]",
+        );
+        assert!(
+            check(&p).iter().any(|e| e.starts_with("E0508")),
+            "{:#?}",
+            check(&p)
         );
     }
 
