@@ -9,6 +9,7 @@ pub mod eval;
 pub mod mysql;
 pub mod pipeline;
 pub mod state;
+pub mod sync;
 pub mod update;
 pub mod value;
 

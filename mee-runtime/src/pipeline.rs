@@ -104,6 +104,10 @@ pub trait IndexPipeline: Send + Sync + 'static {
     fn fingerprint(&self) -> &'static str;
     /// Every source table of the index and how its changes reach documents.
     fn sources(&self) -> &'static [SourceTable];
+    /// The `_id` and routing of the document a master row image (looked up by column name)
+    /// belongs to; `None` when the image does not fit the compiled schema.
+    fn placement(&self, column: &dyn Fn(&str) -> Option<Value>)
+    -> Option<(String, Option<String>)>;
     /// The master table's primary key column (keyset paging and key ranges).
     fn master_key(&self) -> &'static str;
     /// The `(database, table)` of the master item.

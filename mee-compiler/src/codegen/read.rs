@@ -225,6 +225,15 @@ impl Gen<'_> {
                     SOURCES
                 }
 
+                fn placement(
+                    &self,
+                    column: &dyn Fn(&str) -> Option<rt::Value>,
+                ) -> Option<(String, Option<String>)> {
+                    let values = #master_row::COLUMNS.iter().map(|c| column(c).unwrap_or(rt::Value::Null)).collect();
+                    let r = #master_row::from_row(values).ok()?;
+                    Some((document_id(&r), routing(&r)))
+                }
+
                 fn master_key(&self) -> &'static str {
                     #pk
                 }

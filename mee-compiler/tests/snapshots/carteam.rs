@@ -557,6 +557,17 @@ pub mod carteam {
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
             }
+            fn placement(
+                &self,
+                column: &dyn Fn(&str) -> Option<rt::Value>,
+            ) -> Option<(String, Option<String>)> {
+                let values = UsersRow::COLUMNS
+                    .iter()
+                    .map(|c| column(c).unwrap_or(rt::Value::Null))
+                    .collect();
+                let r = UsersRow::from_row(values).ok()?;
+                Some((document_id(&r), routing(&r)))
+            }
             fn master_key(&self) -> &'static str {
                 "id"
             }

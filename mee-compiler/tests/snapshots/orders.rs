@@ -398,6 +398,17 @@ pub mod orders {
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
             }
+            fn placement(
+                &self,
+                column: &dyn Fn(&str) -> Option<rt::Value>,
+            ) -> Option<(String, Option<String>)> {
+                let values = OrderRow::COLUMNS
+                    .iter()
+                    .map(|c| column(c).unwrap_or(rt::Value::Null))
+                    .collect();
+                let r = OrderRow::from_row(values).ok()?;
+                Some((document_id(&r), routing(&r)))
+            }
             fn master_key(&self) -> &'static str {
                 "id"
             }
