@@ -24,6 +24,7 @@ enum Command {
     Expand(commands::expand::ExpandArgs),
     Schema(commands::schema::SchemaArgs),
     Update(commands::update::UpdateArgs),
+    Run(commands::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +35,6 @@ fn main() -> ExitCode {
         Command::Expand(args) => commands::expand::run(&args),
         Command::Schema(args) => commands::schema::run(&args),
         Command::Update(args) => commands::update::run(&args),
+        Command::Run(args) => commands::run::run(&args),
     }
 }

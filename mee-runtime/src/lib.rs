@@ -8,6 +8,7 @@ pub mod es;
 pub mod eval;
 pub mod mysql;
 pub mod pipeline;
+pub mod run;
 pub mod state;
 pub mod sync;
 pub mod update;

@@ -4,5 +4,6 @@ pub mod check;
 pub mod connect;
 pub mod docs;
 pub mod expand;
+pub mod run;
 pub mod schema;
 pub mod update;

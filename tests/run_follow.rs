@@ -1,0 +1,140 @@
+//! `run`, the embedded sync, on real MariaDB and osmem: the first start builds the index and moves
+//! the alias only after catching up; live changes then reach the index; a stop saves the
+//! checkpoint; a restart resumes from it without a new full update.
+#![cfg(feature = "pipeline-vehicles")]
+
+mod common;
+
+use mee::generated::vehicles::index_vehicle as veh;
+use mee_runtime::es::EsClient;
+use mee_runtime::run::{RunOptions, Services, run};
+use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
+use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
+use mee_testkit::{TestEs, TestResult, eventually, fail};
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
+    let mut mysql = common::vehicles().await?;
+    let source = common::source(&mysql).await?;
+    let test_es = TestEs::new().await?;
+    let es = EsClient::new(test_es.url()).map_err(fail)?;
+    let state = StateStore::new(
+        es.clone(),
+        StateConfig {
+            index: test_es.name("mee-state"),
+            ..StateConfig::default()
+        },
+    )
+    .map_err(fail)?;
+    let retry = RetryTable::new(
+        es.clone(),
+        RetryConfig {
+            index: test_es.name("mee-retry"),
+            ..RetryConfig::default()
+        },
+    )
+    .map_err(fail)?;
+    let alias = test_es.name("index_vehicle");
+    let options = RunOptions {
+        update: UpdateOptions {
+            alias: Some(alias.clone()),
+            ..UpdateOptions::default()
+        },
+        server_id: 3_000_000 + std::process::id() % 1_000_000,
+        batch_wait: Duration::from_millis(100),
+        ..RunOptions::default()
+    };
+    let (cert, track) = (
+        mysql.db("certify_service").to_string(),
+        mysql.db("track_service").to_string(),
+    );
+
+    // The index as a fresh full update would build it now, in a scratch alias.
+    let fresh = |n: u32| {
+        let (source, es, name) = (&source, &es, test_es.name(&format!("fresh{n}")));
+        async move {
+            let options = UpdateOptions {
+                alias: Some(name.clone()),
+                ..UpdateOptions::default()
+            };
+            full_update(
+                &veh::Index,
+                source,
+                es,
+                &options,
+                &mut CollectFailures::default(),
+                &NoProgress,
+            )
+            .await
+            .map_err(fail)?;
+            Ok::<_, mee_testkit::TestFailure>(name)
+        }
+    };
+
+    for round in 0..2u32 {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let services = Services {
+            source: &source,
+            es: &es,
+            state: &state,
+            retry: &retry,
+        };
+        let follower = run(&veh::Index, &services, &options, stop_rx);
+        let driver = async {
+            // The alias appears once the follower caught up with the head.
+            eventually(
+                "the alias to point at the new generation",
+                Duration::from_secs(20),
+                || async {
+                    Ok(es
+                        .alias_targets(&alias)
+                        .await
+                        .ok()
+                        .filter(|t| !t.is_empty()))
+                },
+            )
+            .await?;
+            if round == 0 {
+                mysql
+                    .exec(&format!(
+                        "UPDATE `{cert}`.vehicle SET status = 9 WHERE id = 1;
+                         UPDATE `{cert}`.vehicle_type SET name = 'lorry' WHERE id = 10;
+                         DELETE FROM `{cert}`.vehicle WHERE id = 5;"
+                    ))
+                    .await?;
+            } else {
+                mysql
+                    .exec(&format!(
+                        "INSERT INTO `{track}`.vehicle_monitor VALUES (104,1,1,1,'new');
+                         INSERT INTO `{cert}`.vehicle VALUES (8,'2020-01-01 00:00:00',NULL,10,1);"
+                    ))
+                    .await?;
+            }
+            let expected = test_es.all_docs(&fresh(round).await?).await?;
+            eventually(
+                "the synced index to equal a fresh full update",
+                Duration::from_secs(20),
+                || async {
+                    es.refresh(&alias).await.map_err(fail)?;
+                    let docs = test_es.all_docs(&alias).await?;
+                    Ok((docs == expected).then_some(()))
+                },
+            )
+            .await?;
+            stop_tx.send(true).map_err(fail)?;
+            Ok::<_, mee_testkit::TestFailure>(())
+        };
+        let (report, driven) = tokio::join!(follower, driver);
+        driven?;
+        let report = report.map_err(fail)?;
+        // The first round builds the index; the restart resumes from the checkpoint.
+        assert_eq!(report.full_update, round == 0, "round {round}: {report:?}");
+        assert!(
+            report.checkpoint.is_some(),
+            "round {round}: a batch was applied and checkpointed"
+        );
+    }
+    mysql.drop_databases().await
+}
