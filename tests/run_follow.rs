@@ -17,6 +17,13 @@ use tokio::sync::watch;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
     let mut mysql = common::vehicles().await?;
+    // Enough rows that the first full update takes a while (pages of 7).
+    let cert0 = mysql.db("certify_service").to_string();
+    mysql
+        .exec(&format!(
+            "INSERT INTO `{cert0}`.vehicle SELECT seq, NULL, NULL, NULL, 0 FROM seq_100_to_2100"
+        ))
+        .await?;
     let source = common::source(&mysql).await?;
     let test_es = TestEs::new().await?;
     let es = EsClient::new(test_es.url()).map_err(fail)?;
@@ -83,6 +90,15 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
         };
         let follower = run(&veh::Index, &services, &options, stop_rx);
         let driver = async {
+            if round == 0 {
+                // Written while the first full update runs (before or after its snapshot, the
+                // row must end up in the index: in the snapshot, or caught up from the binlog).
+                mysql
+                    .exec(&format!(
+                        "INSERT INTO `{cert}`.vehicle VALUES (9,'2020-01-01 00:00:00',NULL,10,1)"
+                    ))
+                    .await?;
+            }
             // The alias appears once the follower caught up with the head.
             eventually(
                 "the alias to point at the new generation",
