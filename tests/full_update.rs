@@ -6,16 +6,14 @@
 mod common;
 
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::es::EsClient;
 use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
-use mee_testkit::{TestEs, TestFailure, TestResult};
+use mee_testkit::{TestFailure, TestResult};
 
 #[tokio::test]
 async fn full_update_builds_a_generation_and_moves_the_alias() -> TestResult {
     let mut mysql = common::vehicles().await?;
     let source = common::source(&mysql).await?;
-    let test_es = TestEs::new().await?;
-    let es = EsClient::new(test_es.url()).map_err(|e| TestFailure::new(e.to_string()))?;
+    let (test_es, es) = common::es().await?;
     let alias = test_es.name("index_vehicle");
     let options = UpdateOptions {
         alias: Some(alias.clone()),
@@ -135,8 +133,7 @@ async fn parallel_readers_cover_every_key_exactly_once() -> TestResult {
         ))
         .await?;
     let source = common::source(&mysql).await?;
-    let test_es = TestEs::new().await?;
-    let es = EsClient::new(test_es.url()).map_err(|e| TestFailure::new(e.to_string()))?;
+    let (test_es, es) = common::es().await?;
     let options = UpdateOptions {
         alias: Some(test_es.name("index_vehicle")),
         page_size: 7,

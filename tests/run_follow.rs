@@ -6,11 +6,10 @@
 mod common;
 
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::es::EsClient;
 use mee_runtime::run::{RunOptions, Services, run};
 use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
 use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
-use mee_testkit::{TestEs, TestResult, eventually, fail};
+use mee_testkit::{TestResult, eventually, fail};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -25,8 +24,7 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
         ))
         .await?;
     let source = common::source(&mysql).await?;
-    let test_es = TestEs::new().await?;
-    let es = EsClient::new(test_es.url()).map_err(fail)?;
+    let (test_es, es) = common::es().await?;
     let state = StateStore::new(
         es.clone(),
         StateConfig {

@@ -8,19 +8,18 @@ mod common;
 
 use mee::generated::vehicles::index_vehicle as veh;
 use mee_runtime::binlog::{BinlogEvent, BinlogReader, ReaderConfig, StartAt, TableFilter};
-use mee_runtime::es::{BulkConfig, BulkWriter, EsClient};
+use mee_runtime::es::{BulkConfig, BulkWriter};
 use mee_runtime::pipeline::resolve_statements;
 use mee_runtime::sync::{SyncTarget, apply_changes, logical_names};
 use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
-use mee_testkit::{TestEs, TestResult, fail};
+use mee_testkit::{TestResult, fail};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn applied_changes_equal_a_fresh_full_update() -> TestResult {
     let mut mysql = common::vehicles().await?;
     let source = common::source(&mysql).await?;
-    let test_es = TestEs::new().await?;
-    let es = EsClient::new(test_es.url()).map_err(fail)?;
+    let (test_es, es) = common::es().await?;
     let synced = test_es.name("synced");
     let options = UpdateOptions {
         alias: Some(synced.clone()),

@@ -151,6 +151,63 @@ pub type FirstByKey<R> = HashMap<Key, R>;
 /// Rows of a nested list grouped by their link to the parent, in primary-key order.
 pub type GroupsByKey<R> = HashMap<Key, Vec<R>>;
 
+/// Reads a joined item's rows for a whole page with one keyed statement: the first row per link
+/// value (statements order by primary key, as Mee's `LIMIT 1` picked the smallest).
+pub async fn fetch_first<R>(
+    session: &mut Session,
+    statement: &Statement,
+    keys: Vec<Value>,
+    table: &'static str,
+    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
+    link: fn(&R) -> Value,
+    rows_read: &mut usize,
+) -> Result<FirstByKey<R>, MysqlError> {
+    let mut out = FirstByKey::new();
+    read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
+        out.entry(Key::of(&link(&r))).or_insert(r);
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Reads a nested list's rows for a whole page with one keyed statement, grouped by their link
+/// to the parent, in primary-key order.
+pub async fn fetch_groups<R>(
+    session: &mut Session,
+    statement: &Statement,
+    keys: Vec<Value>,
+    table: &'static str,
+    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
+    link: fn(&R) -> Value,
+    rows_read: &mut usize,
+) -> Result<GroupsByKey<R>, MysqlError> {
+    let mut out = GroupsByKey::new();
+    read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
+        out.entry(Key::of(&link(&r))).or_default().push(r);
+    })
+    .await?;
+    Ok(out)
+}
+
+async fn read_rows<R>(
+    session: &mut Session,
+    statement: &Statement,
+    keys: &[Value],
+    table: &'static str,
+    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
+    rows_read: &mut usize,
+    mut keep: impl FnMut(R),
+) -> Result<(), MysqlError> {
+    session
+        .for_each_keyed(statement, &[], keys, &[], |values| {
+            let r = from_row(values).map_err(|e| row_error(table, e))?;
+            *rows_read += 1;
+            keep(r);
+            Ok::<(), MysqlError>(())
+        })
+        .await
+}
+
 /// A dependent row that does not fit the compiled schema: the live table changed in a way the
 /// start-up check should have caught. It fails the page, with the table named.
 pub fn row_error(table: &str, e: crate::doc::RowError) -> MysqlError {

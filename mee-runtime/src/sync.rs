@@ -12,7 +12,7 @@
 use crate::binlog::{RowKind, RowsEvent};
 use crate::es::{BatchOutcome, BulkOp, BulkWriter, EsError, VersionType};
 use crate::mysql::{MysqlError, Session, SourceConfig, Statement};
-use crate::pipeline::{IndexPipeline, Key, SourceRole, SourceTable, affected_keys, distinct_keys};
+use crate::pipeline::{IndexPipeline, SourceRole, SourceTable, affected_keys, distinct_keys};
 use crate::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -76,7 +76,7 @@ pub async fn apply_changes(
     let (index, statements) = (*index, *statements);
     let mut applied = Applied::default();
     let mut keys: Vec<Value> = Vec::new();
-    let mut old_placements: Vec<(String, Option<String>)> = Vec::new();
+    let mut old_placements: HashSet<(String, Option<String>)> = HashSet::new();
     for event in events {
         let db = logical
             .get(event.schema())
@@ -110,7 +110,7 @@ pub async fn apply_changes(
                             .and_then(|i| before.get(i).cloned())
                     };
                     if let Some(p) = index.placement(&lookup) {
-                        old_placements.push(p);
+                        old_placements.insert(p);
                     }
                 }
             }
@@ -142,13 +142,7 @@ pub async fn apply_changes(
             }
         }
     }
-    let mut seen: HashSet<Key> = HashSet::new();
-    for (id, routing) in old_placements {
-        if placed.contains(&(id.clone(), routing.clone()))
-            || !seen.insert(Key::Text(format!("{id}\u{1f}{routing:?}")))
-        {
-            continue;
-        }
+    for (id, routing) in old_placements.difference(&placed).cloned() {
         let mut op =
             BulkOp::delete(write_to.clone(), id).version(version, VersionType::ExternalGte);
         if let Some(r) = routing {

@@ -49,3 +49,10 @@ pub async fn vehicles() -> TestResult<TestMysql> {
         .await?;
     Ok(mysql)
 }
+
+/// A test's index namespace on osmem and mee's client for it.
+pub async fn es() -> TestResult<(mee_testkit::TestEs, mee_runtime::es::EsClient)> {
+    let test_es = mee_testkit::TestEs::new().await?;
+    let client = mee_runtime::es::EsClient::new(test_es.url()).map_err(mee_testkit::fail)?;
+    Ok((test_es, client))
+}

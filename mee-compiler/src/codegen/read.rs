@@ -603,29 +603,22 @@ impl Gen<'_> {
             quote!(#all.values().flatten().map(|#v| #value))
         };
         let _ = top;
-        let insert = if grouped {
-            quote!(#map.entry(rt::Key::of(&r.#link_col.to_value())).or_default().push(r);)
+        let fetch = if grouped {
+            quote!(fetch_groups)
         } else {
-            quote!(#map.entry(rt::Key::of(&r.#link_col.to_value())).or_insert(r);)
-        };
-        let map_ty = if grouped {
-            quote!(rt::GroupsByKey<#row>)
-        } else {
-            quote!(rt::FirstByKey<#row>)
+            quote!(fetch_first)
         };
         quote! {
-            let mut #map: #map_ty = Default::default();
-            {
-                let keys = rt::distinct_keys(#keys);
-                session
-                    .for_each_keyed(&stmts[#stmt], &[], &keys, &[], |values| {
-                        let r = #row::from_row(values).map_err(|e| rt::row_error(#table, e))?;
-                        page.dependent_rows += 1;
-                        #insert
-                        Ok::<(), rt::MysqlError>(())
-                    })
-                    .await?;
-            }
+            let #map = rt::#fetch(
+                session,
+                &stmts[#stmt],
+                rt::distinct_keys(#keys),
+                #table,
+                #row::from_row,
+                |r: &#row| r.#link_col.to_value(),
+                &mut page.dependent_rows,
+            )
+            .await?;
         }
     }
 

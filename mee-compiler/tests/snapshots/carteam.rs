@@ -647,174 +647,110 @@ pub mod carteam {
                     }
                 }
             }
-            let mut rows_relations_1: rt::FirstByKey<Relations1Row> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|users| {
-                            match Some(users) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[3usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = Relations1Row::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "carteam_service.auditor_relations",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_relations_1
-                                .entry(rt::Key::of(&r.user_id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_relations_2: rt::FirstByKey<Relations2Row> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|users| {
-                            match Some(users) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[4usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = Relations2Row::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "carteam_service.auditor_relations",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_relations_2
-                                .entry(rt::Key::of(&r.user_id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_admin_users: rt::FirstByKey<AdminUsersRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|users| {
-                            match rows_relations_1
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                )
-                            {
-                                Some(d) => d.auditor_id.to_value(),
-                                None => rt::Value::Int(0i64),
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[5usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = AdminUsersRow::from_row(values)
-                                .map_err(|e| rt::row_error("admin_service.users", e))?;
-                            page.dependent_rows += 1;
-                            rows_admin_users
-                                .entry(rt::Key::of(&r.id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_credit: rt::FirstByKey<CreditRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|users| {
-                            match Some(users) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[6usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = CreditRow::from_row(values)
-                                .map_err(|e| rt::row_error("carteam_service.credit", e))?;
-                            page.dependent_rows += 1;
-                            rows_credit
-                                .entry(rt::Key::of(&r.user_id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_loan_base: rt::FirstByKey<LoanBaseRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|users| {
-                            match Some(users) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[7usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = LoanBaseRow::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "carteam_service.loan_base",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_loan_base
-                                .entry(rt::Key::of(&r.user_id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
+            let rows_relations_1 = rt::fetch_first(
+                    session,
+                    &stmts[3usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|users| {
+                                match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "carteam_service.auditor_relations",
+                    Relations1Row::from_row,
+                    |r: &Relations1Row| r.user_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_relations_2 = rt::fetch_first(
+                    session,
+                    &stmts[4usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|users| {
+                                match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "carteam_service.auditor_relations",
+                    Relations2Row::from_row,
+                    |r: &Relations2Row| r.user_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_admin_users = rt::fetch_first(
+                    session,
+                    &stmts[5usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|users| {
+                                match rows_relations_1
+                                    .get(
+                                        &rt::Key::of(
+                                            &match Some(users) {
+                                                Some(d) => d.id.to_value(),
+                                                None => rt::Value::Null,
+                                            },
+                                        ),
+                                    )
+                                {
+                                    Some(d) => d.auditor_id.to_value(),
+                                    None => rt::Value::Int(0i64),
+                                }
+                            }),
+                    ),
+                    "admin_service.users",
+                    AdminUsersRow::from_row,
+                    |r: &AdminUsersRow| r.id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_credit = rt::fetch_first(
+                    session,
+                    &stmts[6usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|users| {
+                                match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "carteam_service.credit",
+                    CreditRow::from_row,
+                    |r: &CreditRow| r.user_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_loan_base = rt::fetch_first(
+                    session,
+                    &stmts[7usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|users| {
+                                match Some(users) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "carteam_service.loan_base",
+                    LoanBaseRow::from_row,
+                    |r: &LoanBaseRow| r.user_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
             let mut sql_loan_count: Vec<Option<rt::Value>> = Vec::with_capacity(
                 masters.len(),
             );

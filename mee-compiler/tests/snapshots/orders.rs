@@ -488,65 +488,42 @@ pub mod orders {
                     }
                 }
             }
-            let mut rows_customer: rt::FirstByKey<CustomerRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|order| {
-                            match Some(order) {
-                                Some(d) => d.customer_id.to_value(),
+            let rows_customer = rt::fetch_first(
+                    session,
+                    &stmts[3usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|order| {
+                                match Some(order) {
+                                    Some(d) => d.customer_id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "crm.customers",
+                    CustomerRow::from_row,
+                    |r: &CustomerRow| r.id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_item = rt::fetch_groups(
+                    session,
+                    &stmts[4usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|order| match Some(order) {
+                                Some(d) => d.id.to_value(),
                                 None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[3usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = CustomerRow::from_row(values)
-                                .map_err(|e| rt::row_error("crm.customers", e))?;
-                            page.dependent_rows += 1;
-                            rows_customer
-                                .entry(rt::Key::of(&r.id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_item: rt::GroupsByKey<ItemRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|order| match Some(order) {
-                            Some(d) => d.id.to_value(),
-                            None => rt::Value::Null,
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[4usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = ItemRow::from_row(values)
-                                .map_err(|e| rt::row_error("shop.order_items", e))?;
-                            page.dependent_rows += 1;
-                            rows_item
-                                .entry(rt::Key::of(&r.order_id.to_value()))
-                                .or_default()
-                                .push(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
+                            }),
+                    ),
+                    "shop.order_items",
+                    ItemRow::from_row,
+                    |r: &ItemRow| r.order_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
             for (doc_index, order) in masters.iter().enumerate() {
                 let key = order.id.to_value();
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {

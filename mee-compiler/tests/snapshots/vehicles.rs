@@ -472,106 +472,61 @@ pub mod vehicles {
                     }
                 }
             }
-            let mut rows_vehicle_type: rt::FirstByKey<VehicleTypeRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|vehicle| {
-                            match Some(vehicle) {
-                                Some(d) => d.vehicle_type_id.to_value(),
-                                None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[3usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = VehicleTypeRow::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "certify_service.vehicle_type",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_vehicle_type
-                                .entry(rt::Key::of(&r.id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_relation_captain_vehicle: rt::FirstByKey<
-                RelationCaptainVehicleRow,
-            > = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|vehicle| {
-                            match Some(vehicle) {
+            let rows_vehicle_type = rt::fetch_first(
+                    session,
+                    &stmts[3usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|vehicle| {
+                                match Some(vehicle) {
+                                    Some(d) => d.vehicle_type_id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "certify_service.vehicle_type",
+                    VehicleTypeRow::from_row,
+                    |r: &VehicleTypeRow| r.id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_relation_captain_vehicle = rt::fetch_first(
+                    session,
+                    &stmts[4usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|vehicle| {
+                                match Some(vehicle) {
+                                    Some(d) => d.id.to_value(),
+                                    None => rt::Value::Null,
+                                }
+                            }),
+                    ),
+                    "carteam_service.relation_captain_vehicle",
+                    RelationCaptainVehicleRow::from_row,
+                    |r: &RelationCaptainVehicleRow| r.vehicle_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
+            let rows_vehicle_monitor = rt::fetch_groups(
+                    session,
+                    &stmts[5usize],
+                    rt::distinct_keys(
+                        masters
+                            .iter()
+                            .map(|vehicle| match Some(vehicle) {
                                 Some(d) => d.id.to_value(),
                                 None => rt::Value::Null,
-                            }
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[4usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = RelationCaptainVehicleRow::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "carteam_service.relation_captain_vehicle",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_relation_captain_vehicle
-                                .entry(rt::Key::of(&r.vehicle_id.to_value()))
-                                .or_insert(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
-            let mut rows_vehicle_monitor: rt::GroupsByKey<VehicleMonitorRow> = Default::default();
-            {
-                let keys = rt::distinct_keys(
-                    masters
-                        .iter()
-                        .map(|vehicle| match Some(vehicle) {
-                            Some(d) => d.id.to_value(),
-                            None => rt::Value::Null,
-                        }),
-                );
-                session
-                    .for_each_keyed(
-                        &stmts[5usize],
-                        &[],
-                        &keys,
-                        &[],
-                        |values| {
-                            let r = VehicleMonitorRow::from_row(values)
-                                .map_err(|e| rt::row_error(
-                                    "track_service.vehicle_monitor",
-                                    e,
-                                ))?;
-                            page.dependent_rows += 1;
-                            rows_vehicle_monitor
-                                .entry(rt::Key::of(&r.car_id.to_value()))
-                                .or_default()
-                                .push(r);
-                            Ok::<(), rt::MysqlError>(())
-                        },
-                    )
-                    .await?;
-            }
+                            }),
+                    ),
+                    "track_service.vehicle_monitor",
+                    VehicleMonitorRow::from_row,
+                    |r: &VehicleMonitorRow| r.car_id.to_value(),
+                    &mut page.dependent_rows,
+                )
+                .await?;
             for (doc_index, vehicle) in masters.iter().enumerate() {
                 let key = vehicle.id.to_value();
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {
