@@ -727,3 +727,46 @@ mod tests {
         );
     }
 }
+
+/// One of mee's own indices (state, retry table): the client, the validated name, the request
+/// policy, and whether the index is known to exist (created once, on first write).
+#[derive(Clone)]
+pub(crate) struct SystemIndex {
+    pub(crate) client: EsClient,
+    pub(crate) index: std::sync::Arc<str>,
+    pub(crate) policy: RequestPolicy,
+    ready: std::sync::Arc<tokio::sync::OnceCell<()>>,
+}
+
+impl SystemIndex {
+    pub(crate) fn new(client: EsClient, name: &str, purpose: &'static str) -> StateResult<Self> {
+        validate_index_name(name, purpose)?;
+        Ok(SystemIndex {
+            client,
+            index: std::sync::Arc::from(name),
+            policy: RequestPolicy::default(),
+            ready: std::sync::Arc::new(tokio::sync::OnceCell::new()),
+        })
+    }
+
+    /// Creates the index with its settings and mappings unless this handle already did.
+    pub(crate) async fn ensure(
+        &self,
+        settings: fn() -> Value,
+        mappings: fn() -> Value,
+    ) -> StateResult<()> {
+        self.ready
+            .get_or_try_init(|| async {
+                ensure_index(
+                    &self.client,
+                    self.policy,
+                    &self.index,
+                    &settings(),
+                    &mappings(),
+                )
+                .await
+            })
+            .await?;
+        Ok(())
+    }
+}

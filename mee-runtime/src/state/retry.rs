@@ -15,7 +15,7 @@
 //! Under network trouble `attempts` may count one attempt twice (a write whose answer was lost is
 //! read back and counted again); it never loses a failure.
 
-use super::docio::{self, RequestPolicy, SeqNo, WriteCond};
+use super::docio::{self, SeqNo, WriteCond};
 use super::error::{StateError, StateResult};
 use super::model::{ExtraFields, Position, truncate};
 use super::time::{Clock, SystemClock, Timestamp};
@@ -28,7 +28,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::OnceCell;
 
 /// The default name of the retry index (no leading dot, see [`super::DEFAULT_STATE_INDEX`]).
 pub const DEFAULT_RETRY_INDEX: &str = "mee-retry";
@@ -451,20 +450,17 @@ pub struct RetryStats {
 /// The retry table. Cheap to clone; clones share counters.
 #[derive(Clone)]
 pub struct RetryTable {
-    client: EsClient,
-    index: Arc<str>,
+    sys: docio::SystemIndex,
     config: RetryConfig,
     clock: Arc<dyn Clock>,
-    policy: RequestPolicy,
-    ready: Arc<OnceCell<()>>,
     counters: Arc<Counters>,
 }
 
 impl fmt::Debug for RetryTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryTable")
-            .field("index", &self.index)
-            .field("client", &self.client)
+            .field("index", &self.sys.index)
+            .field("client", &self.sys.client)
             .finish()
     }
 }
@@ -518,14 +514,10 @@ struct Group<'a> {
 
 impl RetryTable {
     pub fn new(client: EsClient, config: RetryConfig) -> StateResult<Self> {
-        docio::validate_index_name(&config.index, "retry index")?;
         Ok(RetryTable {
-            client,
-            index: Arc::from(config.index.as_str()),
+            sys: docio::SystemIndex::new(client, &config.index, "retry index")?,
             config,
             clock: Arc::new(SystemClock),
-            policy: RequestPolicy::default(),
-            ready: Arc::new(OnceCell::new()),
             counters: Arc::new(Counters::default()),
         })
     }
@@ -537,7 +529,7 @@ impl RetryTable {
     }
 
     pub fn index(&self) -> &str {
-        &self.index
+        &self.sys.index
     }
 
     pub fn stats(&self) -> RetryStats {
@@ -555,26 +547,14 @@ impl RetryTable {
 
     /// Creates the retry index unless it exists (once per table and its clones).
     pub async fn ensure_index(&self) -> StateResult<()> {
-        self.ready
-            .get_or_try_init(|| async {
-                docio::ensure_index(
-                    &self.client,
-                    self.policy,
-                    &self.index,
-                    &retry_settings(),
-                    &retry_mappings(),
-                )
-                .await
-            })
-            .await?;
-        Ok(())
+        self.sys.ensure(retry_settings, retry_mappings).await
     }
 
     /// Makes recent records visible to listings and counts. Records are written without a
     /// refresh (a failing batch must not wait a refresh interval), so listings see them within
     /// the index's refresh interval; `mee retry` calls this first to show the newest ones.
     pub async fn refresh(&self) -> StateResult<()> {
-        docio::refresh(&self.client, self.policy, &self.index).await
+        docio::refresh(&self.sys.client, self.sys.policy, &self.sys.index).await
     }
 
     /// Records failures: a new record for a document not in the table, `attempts` + 1 for one
@@ -607,7 +587,7 @@ impl RetryTable {
             self.record_chunk(chunk, now, &mut outcome).await?;
         }
         tracing::debug!(
-            index = %self.index,
+            index = %self.sys.index,
             created = outcome.created,
             updated = outcome.updated,
             "failures recorded in the retry table"
@@ -625,7 +605,8 @@ impl RetryTable {
         let rounds = self.config.max_conflict_rounds.max(1);
         for round in 1..=rounds {
             let ids: Vec<String> = pending.iter().map(|g| g.id.clone()).collect();
-            let stored = docio::mget(&self.client, self.policy, &self.index, &ids).await?;
+            let stored =
+                docio::mget(&self.sys.client, self.sys.policy, &self.sys.index, &ids).await?;
             self.counters.mget_requests.fetch_add(1, Ordering::Relaxed);
             let mut body = Vec::new();
             let mut is_new = Vec::with_capacity(pending.len());
@@ -640,9 +621,9 @@ impl RetryTable {
                 is_new.push(matches!(cond, WriteCond::Create));
                 let record = RetryRecord::merged(previous, &group.failures, now);
                 let source = self.encode(&record, &group.id)?;
-                docio::bulk_write_op(&mut body, &self.index, &group.id, cond, &source)?;
+                docio::bulk_write_op(&mut body, &self.sys.index, &group.id, cond, &source)?;
             }
-            let items = docio::bulk(&self.client, self.policy, body, pending.len()).await?;
+            let items = docio::bulk(&self.sys.client, self.sys.policy, body, pending.len()).await?;
             self.counters.bulk_requests.fetch_add(1, Ordering::Relaxed);
             let mut again = Vec::new();
             let mut hard = Vec::new();
@@ -671,7 +652,7 @@ impl RetryTable {
             }
             if !hard.is_empty() {
                 return Err(StateError::RetryWrite {
-                    index: self.index.to_string(),
+                    index: self.sys.index.to_string(),
                     failed: hard.len(),
                     total: pending.len(),
                     first: hard.swap_remove(0),
@@ -700,7 +681,7 @@ impl RetryTable {
             tokio::time::sleep(pause).await;
         }
         Err(StateError::Conflict {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id: pending.first().map(|g| g.id.clone()).unwrap_or_default(),
             attempts: rounds,
         })
@@ -709,7 +690,7 @@ impl RetryTable {
     /// Reads one record (realtime); `None` when the document never failed.
     pub async fn get(&self, key: &RetryKey) -> StateResult<Option<RetryEntry>> {
         let id = key.id();
-        match docio::get(&self.client, self.policy, &self.index, &id).await? {
+        match docio::get(&self.sys.client, self.sys.policy, &self.sys.index, &id).await? {
             Some((source, seq)) => Ok(Some(RetryEntry {
                 record: self.decode(source, &id)?,
                 id,
@@ -739,7 +720,7 @@ impl RetryTable {
         if let Some(after) = &page.after {
             body["search_after"] = after.0.clone();
         }
-        let hits = docio::search(&self.client, self.policy, &self.index, body).await?;
+        let hits = docio::search(&self.sys.client, self.sys.policy, &self.sys.index, body).await?;
         self.counters
             .search_requests
             .fetch_add(1, Ordering::Relaxed);
@@ -748,7 +729,7 @@ impl RetryTable {
         let mut last_sort = None;
         for hit in hits {
             let seq = hit.seq.ok_or_else(|| StateError::Corrupt {
-                index: self.index.to_string(),
+                index: self.sys.index.to_string(),
                 id: hit.id.clone(),
                 reason: "the search hit carries no `_seq_no`".into(),
             })?;
@@ -778,9 +759,9 @@ impl RetryTable {
     /// The number of records of `pipeline` that match `filter`.
     pub async fn count_matching(&self, pipeline: &str, filter: &RetryFilter) -> StateResult<u64> {
         let n = docio::count(
-            &self.client,
-            self.policy,
-            &self.index,
+            &self.sys.client,
+            self.sys.policy,
+            &self.sys.index,
             filter.query(pipeline),
         )
         .await?;
@@ -841,13 +822,13 @@ impl RetryTable {
                 let source = self.encode(&record, &entry.id)?;
                 docio::bulk_write_op(
                     &mut body,
-                    &self.index,
+                    &self.sys.index,
                     &entry.id,
                     WriteCond::IfMatch(entry.seq),
                     &source,
                 )?;
             }
-            let items = docio::bulk(&self.client, self.policy, body, chunk.len()).await?;
+            let items = docio::bulk(&self.sys.client, self.sys.policy, body, chunk.len()).await?;
             self.counters.bulk_requests.fetch_add(1, Ordering::Relaxed);
             for (entry, item) in chunk.iter().zip(items) {
                 if item.is_success() {
@@ -856,7 +837,7 @@ impl RetryTable {
                     outcome.changed.push(entry.id.clone());
                 } else {
                     return Err(StateError::RetryWrite {
-                        index: self.index.to_string(),
+                        index: self.sys.index.to_string(),
                         failed: 1,
                         total: chunk.len(),
                         first: format!(
@@ -884,14 +865,16 @@ impl RetryTable {
             {"term": {"resolved": true}},
             {"range": {"resolved_at": {"lt": resolved_before.to_rfc3339()}}}
         ]}});
-        let deleted = docio::delete_by_query(&self.client, self.policy, &self.index, query).await?;
-        tracing::info!(index = %self.index, pipeline, deleted, "purged resolved retry records");
+        let deleted =
+            docio::delete_by_query(&self.sys.client, self.sys.policy, &self.sys.index, query)
+                .await?;
+        tracing::info!(index = %self.sys.index, pipeline, deleted, "purged resolved retry records");
         Ok(deleted)
     }
 
     fn encode(&self, record: &RetryRecord, id: &str) -> StateResult<serde_json::Value> {
         let value = serde_json::to_value(record).map_err(|e| StateError::Corrupt {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id: id.to_string(),
             reason: format!("cannot serialise: {e}"),
         })?;
@@ -904,9 +887,9 @@ impl RetryTable {
     }
 
     fn decode(&self, source: serde_json::Value, id: &str) -> StateResult<RetryRecord> {
-        let value = docio::strip_envelope(source, None, &self.index, id)?;
+        let value = docio::strip_envelope(source, None, &self.sys.index, id)?;
         serde_json::from_value(value).map_err(|e| StateError::Corrupt {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id: id.to_string(),
             reason: e.to_string(),
         })

@@ -12,7 +12,7 @@
 //! translog, which the index is created to fsync on every request (`translog.durability:
 //! request`), so an acknowledged checkpoint survives a crash of either process.
 
-use super::docio::{self, PutOutcome, RequestPolicy, SeqNo, WriteCond};
+use super::docio::{self, PutOutcome, SeqNo, WriteCond};
 use super::error::{StateError, StateResult};
 use super::model::{Checkpoint, CheckpointKey, PipelineKey, PipelineState};
 use super::time::{Clock, SystemClock, Timestamp};
@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 /// The default name of the state index. No leading dot: recent Elasticsearch reserves those
 /// for system indices.
@@ -128,19 +127,16 @@ impl<T> DerefMut for Versioned<T> {
 /// "index exists" knowledge.
 #[derive(Clone)]
 pub struct StateStore {
-    client: EsClient,
-    index: Arc<str>,
+    sys: docio::SystemIndex,
     config: StateConfig,
     clock: Arc<dyn Clock>,
-    policy: RequestPolicy,
-    ready: Arc<OnceCell<()>>,
 }
 
 impl fmt::Debug for StateStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StateStore")
-            .field("index", &self.index)
-            .field("client", &self.client)
+            .field("index", &self.sys.index)
+            .field("client", &self.sys.client)
             .finish()
     }
 }
@@ -188,14 +184,10 @@ fn state_mappings() -> Value {
 impl StateStore {
     /// A store on `config.index`. Nothing is sent yet: the index is created on the first write.
     pub fn new(client: EsClient, config: StateConfig) -> StateResult<Self> {
-        docio::validate_index_name(&config.index, "state index")?;
         Ok(StateStore {
-            client,
-            index: Arc::from(config.index.as_str()),
+            sys: docio::SystemIndex::new(client, &config.index, "state index")?,
             config,
             clock: Arc::new(SystemClock),
-            policy: RequestPolicy::default(),
-            ready: Arc::new(OnceCell::new()),
         })
     }
 
@@ -206,7 +198,7 @@ impl StateStore {
     }
 
     pub fn index(&self) -> &str {
-        &self.index
+        &self.sys.index
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -217,25 +209,13 @@ impl StateStore {
     /// Writes call this themselves; reads do not, so that `mee status` on a fresh cluster
     /// creates nothing.
     pub async fn ensure_index(&self) -> StateResult<()> {
-        self.ready
-            .get_or_try_init(|| async {
-                docio::ensure_index(
-                    &self.client,
-                    self.policy,
-                    &self.index,
-                    &state_settings(),
-                    &state_mappings(),
-                )
-                .await
-            })
-            .await?;
-        Ok(())
+        self.sys.ensure(state_settings, state_mappings).await
     }
 
     /// Reads a document (realtime); `None` when it was never written.
     pub async fn get<D: StateDoc>(&self, key: &D::Key) -> StateResult<Option<Versioned<D>>> {
         let id = D::doc_id(key);
-        match docio::get(&self.client, self.policy, &self.index, &id).await? {
+        match docio::get(&self.sys.client, self.sys.policy, &self.sys.index, &id).await? {
             Some((source, seq)) => Ok(Some(Versioned {
                 doc: self.decode(source, &id)?,
                 seq,
@@ -266,9 +246,9 @@ impl StateStore {
         doc.touch(self.clock.now());
         let source = self.encode(&doc, &id)?;
         match docio::put(
-            &self.client,
-            self.policy,
-            &self.index,
+            &self.sys.client,
+            self.sys.policy,
+            &self.sys.index,
             &id,
             &source,
             WriteCond::Create,
@@ -282,7 +262,7 @@ impl StateStore {
                     return Ok(Versioned { doc, seq });
                 }
                 Err(StateError::AlreadyExists {
-                    index: self.index.to_string(),
+                    index: self.sys.index.to_string(),
                     id,
                 })
             }
@@ -298,7 +278,16 @@ impl StateStore {
         doc.doc.touch(self.clock.now());
         let source = self.encode(&doc.doc, &id)?;
         let cond = WriteCond::IfMatch(doc.seq);
-        match docio::put(&self.client, self.policy, &self.index, &id, &source, cond).await? {
+        match docio::put(
+            &self.sys.client,
+            self.sys.policy,
+            &self.sys.index,
+            &id,
+            &source,
+            cond,
+        )
+        .await?
+        {
             PutOutcome::Written(seq) => {
                 doc.seq = seq;
                 Ok(())
@@ -312,7 +301,7 @@ impl StateStore {
                     return Ok(());
                 }
                 Err(StateError::Conflict {
-                    index: self.index.to_string(),
+                    index: self.sys.index.to_string(),
                     id,
                     attempts: 1,
                 })
@@ -339,7 +328,7 @@ impl StateStore {
         for attempt in 1..=self.config.max_update_attempts.max(1) {
             let Some(mut current) = self.get::<D>(key).await? else {
                 return Err(StateError::NotFound {
-                    index: self.index.to_string(),
+                    index: self.sys.index.to_string(),
                     id,
                 }
                 .into());
@@ -363,7 +352,7 @@ impl StateStore {
             }
         }
         Err(StateError::Conflict {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id,
             attempts: self.config.max_update_attempts.max(1),
         }
@@ -409,7 +398,7 @@ impl StateStore {
             }
         }
         Err(StateError::Conflict {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id,
             attempts: self.config.max_update_attempts.max(1),
         }
@@ -419,11 +408,19 @@ impl StateStore {
     /// Deletes the document if nobody wrote it since `doc` was read.
     pub async fn delete<D: StateDoc>(&self, doc: &Versioned<D>) -> StateResult<()> {
         let id = D::doc_id(&doc.doc.key());
-        if docio::delete(&self.client, self.policy, &self.index, &id, doc.seq).await? {
+        if docio::delete(
+            &self.sys.client,
+            self.sys.policy,
+            &self.sys.index,
+            &id,
+            doc.seq,
+        )
+        .await?
+        {
             Ok(())
         } else {
             Err(StateError::Conflict {
-                index: self.index.to_string(),
+                index: self.sys.index.to_string(),
                 id,
                 attempts: 1,
             })
@@ -446,7 +443,7 @@ impl StateStore {
     async fn list<D: StateDoc>(&self, pipeline: Option<&str>) -> StateResult<Vec<Versioned<D>>> {
         // Listings search, and search sees only refreshed data; the state index is a few small
         // documents, so refreshing it first is cheap and makes `mee status` exact.
-        docio::refresh(&self.client, self.policy, &self.index).await?;
+        docio::refresh(&self.sys.client, self.sys.policy, &self.sys.index).await?;
         let mut filter = vec![json!({"term": {"doc_kind": D::KIND}})];
         if let Some(p) = pipeline {
             filter.push(json!({"term": {"pipeline": p}}));
@@ -463,12 +460,13 @@ impl StateStore {
             if let Some(a) = &after {
                 body["search_after"] = a.clone();
             }
-            let hits = docio::search(&self.client, self.policy, &self.index, body).await?;
+            let hits =
+                docio::search(&self.sys.client, self.sys.policy, &self.sys.index, body).await?;
             let full = hits.len() == PAGE;
             for hit in hits {
                 after = Some(hit.sort.clone());
                 let seq = hit.seq.ok_or_else(|| StateError::Corrupt {
-                    index: self.index.to_string(),
+                    index: self.sys.index.to_string(),
                     id: hit.id.clone(),
                     reason: "the search hit carries no `_seq_no`".into(),
                 })?;
@@ -485,7 +483,7 @@ impl StateStore {
 
     fn encode<D: StateDoc>(&self, doc: &D, id: &str) -> StateResult<Value> {
         let value = serde_json::to_value(doc).map_err(|e| StateError::Corrupt {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id: id.to_string(),
             reason: format!("cannot serialise: {e}"),
         })?;
@@ -493,9 +491,9 @@ impl StateStore {
     }
 
     fn decode<D: StateDoc>(&self, source: Value, id: &str) -> StateResult<D> {
-        let value = docio::strip_envelope(source, Some(D::KIND), &self.index, id)?;
+        let value = docio::strip_envelope(source, Some(D::KIND), &self.sys.index, id)?;
         serde_json::from_value(value).map_err(|e| StateError::Corrupt {
-            index: self.index.to_string(),
+            index: self.sys.index.to_string(),
             id: id.to_string(),
             reason: e.to_string(),
         })
@@ -504,7 +502,7 @@ impl StateStore {
     /// The current token if the stored document equals `source` exactly.
     async fn stored_equal(&self, id: &str, source: &Value) -> StateResult<Option<SeqNo>> {
         Ok(
-            match docio::get(&self.client, self.policy, &self.index, id).await? {
+            match docio::get(&self.sys.client, self.sys.policy, &self.sys.index, id).await? {
                 Some((stored, seq)) if &stored == source => Some(seq),
                 _ => None,
             },
@@ -519,7 +517,7 @@ impl StateStore {
             Ok(())
         } else {
             Err(StateError::Corrupt {
-                index: self.index.to_string(),
+                index: self.sys.index.to_string(),
                 id: id.to_string(),
                 reason: format!("the change moved the document to a different key (`{now}`)"),
             })
