@@ -230,3 +230,15 @@ fn t14_carteam_documents_with_functions_and_null_values() {
         "{err}"
     );
 }
+
+/// The build writes each compiled pipeline's documentation next to its code, identical to the
+/// checked-in docs snapshot (what `mee docs` prints).
+#[test]
+fn build_output_carries_each_pipelines_docs() {
+    let docs = mee::generated::DOCS
+        .iter()
+        .find(|(n, _)| *n == "vehicles")
+        .map(|(_, d)| *d);
+    let snapshot = include_str!("../mee-compiler/tests/snapshots/vehicles.md");
+    assert_eq!(docs, Some(snapshot));
+}

@@ -248,7 +248,8 @@ pub fn run_build_script(pipelines_dir: &str) {
     let enabled = enabled_pipelines(&files);
     // Compile first so the pipeline files are in the source map when the feature check points
     // at them.
-    let generated = crate::compile_for_build(&root, &dir, &files, &enabled, &mut map, &mut diags);
+    let (generated, docs) =
+        crate::compile_for_build(&root, &dir, &files, &enabled, &mut map, &mut diags);
     check_features(&files, &manifest_path, &manifest, &mut map, &mut diags);
 
     let ds = diags.finish();
@@ -259,6 +260,18 @@ pub fn run_build_script(pipelines_dir: &str) {
     let target = out_dir.join("mee_pipelines.rs");
     if let Err(e) = write_if_changed(&target, &generated) {
         println!("cargo::error=cannot write {}: {e}", target.display());
+    }
+    // The documentation of each compiled pipeline (what `mee docs NAME` prints), next to the code.
+    let docs_dir = out_dir.join("docs");
+    if let Err(e) = std::fs::create_dir_all(&docs_dir) {
+        println!("cargo::error=cannot create {}: {e}", docs_dir.display());
+        return;
+    }
+    for (name, markdown) in docs {
+        let path = docs_dir.join(format!("{name}.md"));
+        if let Err(e) = write_if_changed(&path, &markdown) {
+            println!("cargo::error=cannot write {}: {e}", path.display());
+        }
     }
 }
 

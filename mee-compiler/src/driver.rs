@@ -63,7 +63,8 @@ pub fn check_pipeline(
 
 /// Compiles the pipelines of a package for its build script: every file is checked (so a broken
 /// pipeline fails every build, not only the builds that enable it), the `enabled` ones are
-/// generated. Returns the Rust source of `OUT_DIR/mee_pipelines.rs`.
+/// generated. Returns the Rust source of `OUT_DIR/mee_pipelines.rs` and, for every enabled
+/// pipeline, its name and Markdown documentation.
 pub fn compile_for_build(
     _root: &Path,
     pipelines_dir: &Path,
@@ -71,9 +72,10 @@ pub fn compile_for_build(
     enabled: &[PipelineFile],
     map: &mut SourceMap,
     diags: &mut Diagnostics,
-) -> String {
+) -> (String, Vec<(String, String)>) {
     let schema_dir = pipelines_dir.join("schema");
     let mut modules = Vec::new();
+    let mut docs = Vec::new();
     for file in all {
         let compiled = check_pipeline(
             &crate::source::FsLoader,
@@ -84,6 +86,7 @@ pub fn compile_for_build(
         );
         if let Some(c) = compiled.filter(|_| enabled.contains(file)) {
             modules.push(crate::codegen::generate(&c, map));
+            docs.push((file.name.clone(), crate::docs::render_docs(&c, map)));
         }
     }
     let names: Vec<&str> = enabled.iter().map(|p| p.name.as_str()).collect();
@@ -96,9 +99,12 @@ pub fn compile_for_build(
         /// name, with their indexes.
         pub static PIPELINES: &[(&str, &[&dyn ::mee_runtime::__private::IndexPipeline])] =
             &[#((#names, #idents::INDEXES)),*];
+        /// The documentation of each compiled pipeline (`OUT_DIR/docs/NAME.md`, as `mee docs` prints it).
+        pub static DOCS: &[(&str, &str)] =
+            &[#((#names, include_str!(concat!(env!("OUT_DIR"), "/docs/", #names, ".md")))),*];
         #(#modules)*
     };
-    crate::codegen::render_file(tokens, "pipelines/*.yml")
+    (crate::codegen::render_file(tokens, "pipelines/*.yml"), docs)
 }
 
 /// The generated Rust of one pipeline file, formatted (what `mee expand` prints).
