@@ -67,6 +67,20 @@ pub async fn apply_changes(
     writer: &mut BulkWriter,
     version: u64,
 ) -> Result<Applied, SyncError> {
+    apply_changes_mirrored(target, &[], session, events, writer, version).await
+}
+
+/// [`apply_changes`], writing every operation also to each index of `mirrors`: during a
+/// switch-over the new generation receives the same writes as the serving one (the documents
+/// are read from MySQL once).
+pub async fn apply_changes_mirrored(
+    target: &SyncTarget<'_>,
+    mirrors: &[Arc<str>],
+    session: &mut Session,
+    events: &[RowsEvent],
+    writer: &mut BulkWriter,
+    version: u64,
+) -> Result<Applied, SyncError> {
     let SyncTarget {
         index,
         statements,
@@ -151,6 +165,16 @@ pub async fn apply_changes(
         ops.push(op);
         applied.deleted += 1;
     }
+    let mirrored: Vec<BulkOp> = mirrors
+        .iter()
+        .flat_map(|m| {
+            ops.iter().map(|op| BulkOp {
+                index: m.clone(),
+                ..op.clone()
+            })
+        })
+        .collect();
+    ops.extend(mirrored);
     if !ops.is_empty() {
         applied.outcome = writer.write_batch(ops).await?;
     }

@@ -149,6 +149,11 @@ pub struct UpdateReport {
     pub previous: Vec<String>,
     pub deleted: Vec<String>,
     pub elapsed: Duration,
+    /// Whether the alias now points at the new index.
+    pub alias_moved: bool,
+    /// The `mee run` process that will move the alias once it has caught up with the new index
+    /// (the alias was left alone for it).
+    pub handed_over_to: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +164,8 @@ pub enum UpdateError {
     Es(#[from] EsError),
     #[error("recording failed documents in the retry table failed: {0}")]
     Failures(String),
+    #[error("{0}")]
+    State(#[from] crate::state::StateError),
     #[error(
         "the new index `{index}` holds {found} documents but {expected} were written; the alias was not moved"
     )]
@@ -210,6 +217,7 @@ pub async fn full_update(
                 es.move_alias(&alias, &name).await.inspect_err(|_| {
                     tracing::error!(index = %name, "moving the alias failed");
                 })?;
+                report.alias_moved = true;
                 report.deleted =
                     prune_generations(es, &alias, &name, options.keep_generations).await?;
             }
@@ -315,6 +323,8 @@ async fn load(
         previous: Vec::new(),
         deleted: Vec::new(),
         elapsed: started.elapsed(),
+        alias_moved: false,
+        handed_over_to: None,
     })
 }
 
@@ -403,6 +413,13 @@ impl FailureSink for RetrySink<'_> {
 /// A full update that records itself in the state store: the generation being built, then (on
 /// success) the active generation with its snapshot position, the position the sync resumes
 /// from; on failure the error, for `mee status`. Failed documents go to the retry table.
+///
+/// It holds the pipeline's updater lease while it runs, so a second update of the same index is
+/// refused ([`UpdateError::State`] with [`StateError::Held`]). When a `mee run` follows the index,
+/// the alias is not moved here: the new generation is left finished in `building`, and the
+/// follower switches over once it has brought it up to date ([`UpdateReport::handed_over_to`]).
+///
+/// [`StateError::Held`]: crate::state::StateError::Held
 pub async fn update_with_state(
     index: &dyn IndexPipeline,
     source: &Source,
@@ -413,52 +430,102 @@ pub async fn update_with_state(
     progress: &dyn Progress,
 ) -> Result<UpdateReport, UpdateError> {
     use crate::state::{
-        ErrorRecord, Generation, PipelineKey, PipelineState, PipelineStatus, Position, Timestamp,
+        ErrorRecord, Generation, LeaseKeeper, LeaseOwner, LeaseRole, PipelineKey,
+        PipelineState, PipelineStatus, Position, StateError, Timestamp,
     };
     let (alias, name) = options.target(index);
     let key = PipelineKey::new(index.pipeline(), alias.clone());
-    let state_err = |e: crate::state::StateError| UpdateError::Failures(e.to_string());
-    store
-        .upsert::<PipelineState, (), crate::state::StateError, _, _>(
-            &key,
-            || PipelineState::new(&key, Timestamp::now()),
-            |s| {
-                s.status = PipelineStatus::FullUpdating;
-                s.building = Some(Generation::new(
-                    name.clone(),
-                    index.fingerprint(),
-                    Timestamp::now(),
-                ));
-                Ok(())
-            },
-        )
-        .await
-        .map_err(state_err)?;
+    let me = LeaseOwner::current();
+    let mut abandoned: Option<String> = None;
+    let (keeper, _) = LeaseKeeper::claim(store, &key, LeaseRole::Updater, me.clone(), |s| {
+        // A generation left by an update that died, or one waiting for a follower that is gone,
+        // is replaced; one a live follower is switching over to is not pulled from under it.
+        if let Some(waiting) = &s.building {
+            if waiting.snapshot.is_some()
+                && s.held_by_other(LeaseRole::Follower, &me, Timestamp::now())
+            {
+                return Err(StateError::InvalidTransition {
+                    pipeline: s.pipeline.clone(),
+                    alias: s.alias.clone(),
+                    reason: format!(
+                        "generation `{}` is waiting for the running `mee run` to switch the alias \
+                         over to it; wait until it has (a few seconds after it caught up), then \
+                         run the update again",
+                        waiting.index
+                    ),
+                });
+            }
+            abandoned = Some(waiting.index.clone());
+        }
+        s.status = PipelineStatus::FullUpdating;
+        s.building = Some(Generation::new(
+            name.clone(),
+            index.fingerprint(),
+            Timestamp::now(),
+        ));
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        me.retire();
+        UpdateError::State(e)
+    })?;
+    if let Some(old) = abandoned.filter(|old| *old != name) {
+        tracing::warn!(index = %old, "deleting the generation an earlier full update left unfinished");
+        if let Err(e) = es.delete_index(&old).await {
+            tracing::warn!(index = %old, error = %e, "could not delete it");
+        }
+    }
     let mut sink = RetrySink {
         table: retry,
         pipeline: index.pipeline().to_string(),
         alias: alias.clone(),
     };
+    // The alias move is decided below, with the follower lease in view.
     let run_options = UpdateOptions {
         alias: Some(alias.clone()),
         generation: Some(name.clone()),
+        move_alias: false,
         ..options.clone()
     };
-    let result = full_update(index, source, es, &run_options, &mut sink, progress).await;
+    let mut result = full_update(index, source, es, &run_options, &mut sink, progress).await;
+    if let Ok(report) = &mut result
+        && options.move_alias
+    {
+        let follower = store
+            .get_pipeline(&key)
+            .await
+            .map_err(UpdateError::State)?
+            .and_then(|s| s.doc.follower.filter(|f| f.held_by_other(&me, Timestamp::now())));
+        match follower {
+            Some(f) => report.handed_over_to = Some(f.owner.to_string()),
+            None => {
+                es.move_alias(&alias, &name).await?;
+                report.alias_moved = true;
+                report.deleted =
+                    prune_generations(es, &alias, &name, options.keep_generations).await?;
+            }
+        }
+    }
     let keep = options.keep_generations;
     let outcome = store
-        .update::<PipelineState, (), crate::state::StateError, _>(&key, |s| {
+        .update::<PipelineState, (), StateError, _>(&key, |s| {
             match &result {
                 Ok(report) => {
                     if let Some(b) = s.building.as_mut() {
                         b.snapshot = Some(Position::Binlog(report.snapshot.clone()));
                         b.docs = report.written;
+                        b.finished_at = Some(Timestamp::now());
                     }
-                    if options.move_alias {
+                    if report.alias_moved {
                         s.promote_building(Timestamp::now())?;
                         s.take_old_generations(keep);
                     }
-                    s.status = PipelineStatus::Idle;
+                    s.status = if s.follower.is_some() {
+                        PipelineStatus::Syncing
+                    } else {
+                        PipelineStatus::Idle
+                    };
                     s.last_error = None;
                 }
                 Err(e) => {
@@ -466,11 +533,13 @@ pub async fn update_with_state(
                     s.fail(ErrorRecord::new(Timestamp::now(), e.to_string()));
                 }
             }
+            s.release(LeaseRole::Updater, &me);
             Ok(())
         })
         .await;
+    keeper.release().await;
     let report = result?;
-    outcome.map_err(state_err)?;
+    outcome.map_err(UpdateError::State)?;
     Ok(report)
 }
 

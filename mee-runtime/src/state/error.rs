@@ -56,6 +56,21 @@ pub enum StateError {
         expected: String,
     },
 
+    /// Another live process holds the lease this one needs.
+    #[error(
+        "pipeline `{pipeline}` index `{alias}` is already {role} ({owner}, last seen {renewed_at}); \
+         stop that process first, or if it died on another machine wait {ttl_secs} s for its \
+         lease to expire"
+    )]
+    Held {
+        pipeline: String,
+        alias: String,
+        role: &'static str,
+        owner: String,
+        renewed_at: super::time::Timestamp,
+        ttl_secs: u64,
+    },
+
     /// A state change that makes no sense in the current state (e.g. promoting a generation when
     /// none is being built).
     #[error("pipeline `{pipeline}` index `{alias}`: {reason}")]

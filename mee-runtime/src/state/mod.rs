@@ -18,6 +18,8 @@
 
 mod docio;
 pub mod error;
+pub mod keeper;
+pub mod lease;
 pub mod model;
 pub mod retry;
 pub mod store;
@@ -25,9 +27,11 @@ pub mod time;
 
 pub use docio::SeqNo;
 pub use error::{StateError, StateResult};
+pub use keeper::{LeaseKeeper, LeaseView};
+pub use lease::{LEASE_RENEW, LEASE_TTL, Lease, LeaseOwner};
 pub use model::{
     Checkpoint, CheckpointKey, ERROR_MESSAGE_MAX, ErrorRecord, ExtraFields, Generation,
-    PipelineKey, PipelineState, PipelineStatus, Position, RECENT_ERRORS_MAX,
+    LeaseRole, PipelineKey, PipelineState, PipelineStatus, Position, RECENT_ERRORS_MAX,
 };
 pub use retry::{
     DEFAULT_RETRY_INDEX, FailedDoc, FailureKind, PageRequest, RecordOutcome, ResolveOutcome,

@@ -6,6 +6,7 @@
 //! mee rewriting a document does not drop what a newer one added.
 
 use super::error::StateError;
+use super::lease::{Lease, LeaseOwner};
 use super::time::Timestamp;
 use crate::binlog::position::BinlogPosition;
 use crate::value::{Date, DateTime};
@@ -290,11 +291,35 @@ pub struct PipelineState {
     /// json: `last_error`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<ErrorRecord>,
+    /// json: `follower`, the `mee run` process keeping this index current (see [`Lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follower: Option<Lease>,
+    /// json: `updater`, the process running a full update of this index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updater: Option<Lease>,
     /// json: `updated_at`, set by the store on every write.
     pub updated_at: Timestamp,
     /// Fields written by a newer mee, kept as they are.
     #[serde(flatten, default)]
     pub extra: ExtraFields,
+}
+
+/// The two roles a process can hold a pipeline index in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseRole {
+    /// `mee run`: follows the binlog into the index.
+    Follower,
+    /// `mee update` (or the full update `mee run` starts): builds a new generation.
+    Updater,
+}
+
+impl LeaseRole {
+    fn describe(self) -> &'static str {
+        match self {
+            LeaseRole::Follower => "followed by a `mee run`",
+            LeaseRole::Updater => "being rebuilt by a `mee update`",
+        }
+    }
 }
 
 impl PipelineState {
@@ -308,6 +333,8 @@ impl PipelineState {
             previous: Vec::new(),
             status: PipelineStatus::Idle,
             last_error: None,
+            follower: None,
+            updater: None,
             updated_at: now,
             extra: ExtraFields::new(),
         }
@@ -364,6 +391,59 @@ impl PipelineState {
         self.previous.split_off(keep)
     }
 
+    fn lease_mut(&mut self, role: LeaseRole) -> &mut Option<Lease> {
+        match role {
+            LeaseRole::Follower => &mut self.follower,
+            LeaseRole::Updater => &mut self.updater,
+        }
+    }
+
+    /// Takes (or renews) the `role` lease for `me`; refused while another live process holds it.
+    pub fn claim(
+        &mut self,
+        role: LeaseRole,
+        me: &LeaseOwner,
+        now: Timestamp,
+    ) -> Result<(), StateError> {
+        let (pipeline, alias) = (self.pipeline.clone(), self.alias.clone());
+        let lease = self.lease_mut(role);
+        match lease {
+            Some(held) if held.held_by_other(me, now) => Err(StateError::Held {
+                pipeline,
+                alias,
+                role: role.describe(),
+                owner: held.owner.to_string(),
+                renewed_at: held.renewed_at,
+                ttl_secs: super::lease::LEASE_TTL.as_secs(),
+            }),
+            Some(held) if held.owner == *me => {
+                held.renewed_at = now;
+                Ok(())
+            }
+            _ => {
+                *lease = Some(Lease::new(me.clone(), now));
+                Ok(())
+            }
+        }
+    }
+
+    /// Gives the `role` lease up if `me` holds it.
+    pub fn release(&mut self, role: LeaseRole, me: &LeaseOwner) {
+        let lease = self.lease_mut(role);
+        if lease.as_ref().is_some_and(|l| l.owner == *me) {
+            *lease = None;
+        }
+    }
+
+    /// Whether a process other than `me` holds the `role` lease at `now`.
+    pub fn held_by_other(&self, role: LeaseRole, me: &LeaseOwner, now: Timestamp) -> bool {
+        let lease = match role {
+            LeaseRole::Follower => &self.follower,
+            LeaseRole::Updater => &self.updater,
+        };
+        lease.as_ref().is_some_and(|l| l.held_by_other(me, now))
+    }
+
     /// Records a failure: status `failed` and the error kept for `mee status`.
     pub fn fail(&mut self, error: ErrorRecord) {
         self.status = PipelineStatus::Failed;
@@ -397,6 +477,11 @@ pub struct Checkpoint {
     /// errors caught in recent rounds).
     #[serde(default)]
     pub recent_errors: Vec<ErrorRecord>,
+    /// json: `index`, the physical index (generation) the position applies to: a checkpoint of
+    /// another generation says nothing about this one. Absent in checkpoints of mee 0.1 before
+    /// generations were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
     /// Fields written by a newer mee, kept as they are.
     #[serde(flatten, default)]
     pub extra: ExtraFields,
@@ -411,6 +496,7 @@ impl Checkpoint {
             source_time: None,
             updated_at: now,
             recent_errors: Vec::new(),
+            index: None,
             extra: ExtraFields::new(),
         }
     }
