@@ -45,6 +45,9 @@ pub struct UpdateOptions {
     /// Whether to move the alias at the end (the embedded sync moves it itself, once it has
     /// caught up with the snapshot).
     pub move_alias: bool,
+    /// The lease holder to act as: `mee run` passes its own, so that its follower lease is not
+    /// mistaken for another process's. `None`: a holder of its own.
+    pub owner: Option<crate::state::LeaseOwner>,
 }
 
 impl UpdateOptions {
@@ -73,6 +76,7 @@ impl Default for UpdateOptions {
             alias: None,
             generation: None,
             move_alias: true,
+            owner: None,
         }
     }
 }
@@ -435,7 +439,13 @@ pub async fn update_with_state(
     };
     let (alias, name) = options.target(index);
     let key = PipelineKey::new(index.pipeline(), alias.clone());
-    let me = LeaseOwner::current();
+    let own_owner = options.owner.is_none();
+    let me = options.owner.clone().unwrap_or_else(LeaseOwner::current);
+    let retire = |me: &LeaseOwner| {
+        if own_owner {
+            me.retire();
+        }
+    };
     let mut abandoned: Option<String> = None;
     let (keeper, _) = LeaseKeeper::claim(store, &key, LeaseRole::Updater, me.clone(), |s| {
         // A generation left by an update that died, or one waiting for a follower that is gone,
@@ -467,7 +477,7 @@ pub async fn update_with_state(
     })
     .await
     .map_err(|e| {
-        me.retire();
+        retire(&me);
         UpdateError::State(e)
     })?;
     if let Some(old) = abandoned.filter(|old| *old != name) {
@@ -538,6 +548,7 @@ pub async fn update_with_state(
         })
         .await;
     keeper.release().await;
+    retire(&me);
     let report = result?;
     outcome.map_err(UpdateError::State)?;
     Ok(report)

@@ -68,6 +68,12 @@ pub fn run(args: &UpdateArgs) -> ExitCode {
                         "{alias}: {} documents in {} ({} master rows, {} joined rows) in {:.1}s; snapshot {}",
                         r.written, r.index, r.master_rows, r.dependent_rows, r.elapsed.as_secs_f64(), r.snapshot
                     );
+                    if let Some(follower) = &r.handed_over_to {
+                        eprintln!(
+                            "{alias}: `mee run` ({follower}) follows this index; it moves the alias to {} once it has brought it up to date",
+                            r.index
+                        );
+                    }
                     if r.build_failures + r.rejected > 0 {
                         eprintln!(
                             "{alias}: {} documents failed to build and {} were rejected; they are in the retry table `{}`",

@@ -80,7 +80,8 @@ impl LeaseKeeper {
     }
 
     /// Stops renewing and gives the lease up (best effort: an unreleased lease expires, and a
-    /// restarted process on this host takes it over at once).
+    /// restarted process on this host takes it over at once). The owner stays alive: retire it
+    /// when it holds nothing else.
     pub async fn release(self) {
         self.renewer.abort();
         let (role, owner) = (self.role, self.owner.clone());
@@ -94,7 +95,6 @@ impl LeaseKeeper {
         if let Err(e) = released {
             tracing::warn!(error = %e, "could not release the lease; it expires on its own");
         }
-        self.owner.retire();
     }
 }
 
