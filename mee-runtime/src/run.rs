@@ -299,6 +299,7 @@ async fn follow(
                 &target,
                 &mirrors,
                 svc,
+                options,
                 &mut session,
                 &mut writer,
                 &committed,
@@ -341,6 +342,7 @@ async fn follow(
             &target,
             &mirrors,
             svc,
+            options,
             &mut session,
             &mut writer,
             &committed,
@@ -381,13 +383,16 @@ async fn full(
     Ok((done.index, done.snapshot, true))
 }
 
-/// Records a batch's failed documents in the retry table.
+/// Records a batch's failed documents in the retry table, under the alias the sync serves.
 pub(crate) async fn record_failures(
     target: &SyncTarget<'_>,
     svc: &Services<'_>,
+    options: &RunOptions,
     applied: &Applied,
 ) -> Result<(), RunError> {
-    let (pipeline, alias) = (target.index.pipeline(), target.index.alias());
+    let pipeline = target.index.pipeline();
+    let (alias, _) = options.update.target(target.index);
+    let alias = alias.as_str();
     let mut failed: Vec<FailedDoc> = applied
         .build_failures
         .iter()
@@ -423,6 +428,7 @@ async fn apply_batch(
     target: &SyncTarget<'_>,
     mirrors: &[Arc<str>],
     svc: &Services<'_>,
+    options: &RunOptions,
     session: &mut crate::mysql::Session,
     writer: &mut BulkWriter,
     events: &[RowsEvent],
@@ -432,7 +438,7 @@ async fn apply_batch(
 ) -> Result<(), RunError> {
     let applied =
         apply_changes_mirrored(target, mirrors, session, events, writer, at.version()).await?;
-    record_failures(target, svc, &applied).await?;
+    record_failures(target, svc, options, &applied).await?;
     save_checkpoint(svc, checkpoint_key, at, &target.write_to).await?;
     report.batches += 1;
     report.rebuilt += applied.rebuilt as u64;

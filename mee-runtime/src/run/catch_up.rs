@@ -63,7 +63,7 @@ pub async fn catch_up(
         if done || committed_rows >= options.batch_rows {
             let applied =
                 apply_changes(target, &mut session, &committed, &mut writer, at.version()).await?;
-            record_failures(target, svc, &applied).await?;
+            record_failures(target, svc, options, &applied).await?;
             rebuilt += applied.rebuilt as u64;
             committed.clear();
             committed_rows = 0;
