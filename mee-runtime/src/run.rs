@@ -28,7 +28,7 @@ use crate::binlog::{
 };
 use crate::es::{BulkConfig, BulkWriter, EsClient};
 use crate::mysql::Source;
-use crate::pipeline::{IndexPipeline, resolve_statements};
+use crate::pipeline::{BoxFuture, IndexPipeline, resolve_statements};
 use crate::state::{
     Checkpoint, CheckpointKey, FailedDoc, LeaseKeeper, LeaseOwner, LeaseRole, PipelineKey,
     PipelineState, PipelineStatus, Position, RetryTable, StateError, StateStore, Timestamp,
@@ -37,8 +37,6 @@ use crate::sync::{Applied, SyncTarget, apply_changes_mirrored, logical_names};
 use crate::update::{NoProgress, UpdateOptions, update_with_state};
 pub use catch_up::CATCH_UP_SERVER_ID_OFFSET;
 use plan::{Directive, Following, StartPlan, directive, plan_start};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -96,6 +94,12 @@ pub enum RunError {
     /// What this follower works on was changed by another process; `run` sets up again.
     #[error("set-up changed: {0}")]
     Restart(String),
+    /// The server's settings or its live schema do not fit the compiled pipeline.
+    #[error("{0}")]
+    Preflight(#[from] crate::preflight::PreflightError),
+    /// A schema change the sync cannot follow; the checkpoint stays before it.
+    #[error("{0}")]
+    SchemaChange(#[from] crate::preflight::SchemaChangeError),
 }
 
 /// What a run did before it stopped.
@@ -117,6 +121,7 @@ pub async fn run(
     options: &RunOptions,
     stop: watch::Receiver<bool>,
 ) -> Result<RunReport, RunError> {
+    crate::preflight::preflight(index, svc.source).await?;
     let (alias, _) = options.update.target(index);
     let key = PipelineKey::new(index.pipeline(), alias);
     let me = LeaseOwner::current();
@@ -150,7 +155,7 @@ pub async fn run(
 /// runs; `catch_up` is `None` once it finished.
 struct SwitchOver<'a> {
     to: Arc<str>,
-    catch_up: Option<Pin<Box<dyn Future<Output = Result<u64, RunError>> + Send + 'a>>>,
+    catch_up: Option<BoxFuture<'a, Result<u64, RunError>>>,
 }
 
 async fn follow(
@@ -166,7 +171,11 @@ async fn follow(
     let checkpoint_key = CheckpointKey::new(index.pipeline(), format!("sync/{alias}"));
 
     let state = svc.state.get_pipeline(&key).await?.map(|v| v.doc);
-    let checkpoint = svc.state.get_checkpoint(&checkpoint_key).await?.map(|v| v.doc);
+    let checkpoint = svc
+        .state
+        .get_checkpoint(&checkpoint_key)
+        .await?
+        .map(|v| v.doc);
     let (write_to, mut position, mut alias_pending) =
         match plan_start(state.as_ref(), checkpoint.as_ref(), index.fingerprint()) {
             StartPlan::Follow {
@@ -197,6 +206,7 @@ async fn follow(
     let mut reader = BinlogReader::connect(opts, reader_config.clone()).await?;
     let mut writer = BulkWriter::new(svc.es.clone(), options.bulk.clone());
     let mut session = svc.source.session().await?;
+    let guard = crate::preflight::SchemaGuard::new(index, svc.source);
 
     // Row events of the open transaction, and of committed transactions not applied yet.
     let mut open: Vec<RowsEvent> = Vec::new();
@@ -236,8 +246,15 @@ async fn follow(
                     };
                     let until = position.clone();
                     let job = async move {
-                        catch_up::catch_up(&target, svc, options, reader_config.clone(), from, until)
-                            .await
+                        catch_up::catch_up(
+                            &target,
+                            svc,
+                            options,
+                            reader_config.clone(),
+                            from,
+                            until,
+                        )
+                        .await
                     };
                     switch = Some(SwitchOver {
                         to,
@@ -271,6 +288,7 @@ async fn follow(
         let Some(event) = event else { break };
         let mut flush = false;
         let mut idle = false;
+        let mut ddl = None;
         match event {
             Some(BinlogEvent::Rows(rows)) => open.push(rows),
             Some(BinlogEvent::Commit { position: p, .. }) => {
@@ -283,6 +301,16 @@ async fn follow(
             Some(BinlogEvent::Idle) => {
                 flush = true;
                 idle = true;
+            }
+            // What committed before the statement is applied first, then the statement judged.
+            Some(BinlogEvent::Ddl {
+                schema,
+                query,
+                position: at,
+                ..
+            }) => {
+                flush = true;
+                ddl = Some((schema, query, at));
             }
             Some(_) => {}
             None => break,
@@ -312,6 +340,10 @@ async fn follow(
             committed_rows = 0;
             position = at;
             last_flush = Instant::now();
+        }
+        // An error leaves the checkpoint before the statement, so a restart judges it again.
+        if let Some((schema, query, at)) = ddl.take() {
+            guard.check(svc.source, &schema, &query, &at).await?;
         }
         // Caught up: nothing new for a while and everything read is applied.
         if idle && alias_pending && open.is_empty() && committed.is_empty() {
