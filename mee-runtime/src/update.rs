@@ -158,10 +158,16 @@ pub struct UpdateReport {
     /// The `mee run` process that will move the alias once it has caught up with the new index
     /// (the alias was left alone for it).
     pub handed_over_to: Option<String>,
+    /// The running `mee run` was built from another version of the pipeline: it cannot switch
+    /// to this generation; restarting it with this build does.
+    pub follower_needs_restart: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
+    /// The server's settings or its live schema do not fit the compiled pipeline.
+    #[error("{0}")]
+    Preflight(#[from] crate::preflight::PreflightError),
     #[error("reading MySQL failed: {0}")]
     Mysql(#[from] MysqlError),
     #[error("writing Elasticsearch failed: {0}")]
@@ -329,6 +335,7 @@ async fn load(
         elapsed: started.elapsed(),
         alias_moved: false,
         handed_over_to: None,
+        follower_needs_restart: false,
     })
 }
 
@@ -434,9 +441,11 @@ pub async fn update_with_state(
     progress: &dyn Progress,
 ) -> Result<UpdateReport, UpdateError> {
     use crate::state::{
-        ErrorRecord, Generation, LeaseKeeper, LeaseOwner, LeaseRole, PipelineKey,
-        PipelineState, PipelineStatus, Position, StateError, Timestamp,
+        ErrorRecord, Generation, LeaseKeeper, LeaseOwner, LeaseRole, PipelineKey, PipelineState,
+        PipelineStatus, Position, StateError, Timestamp,
     };
+    // Before any work: a wrong server setting or schema would only fail later, or worse not.
+    crate::preflight::preflight(index, source).await?;
     let (alias, name) = options.target(index);
     let key = PipelineKey::new(index.pipeline(), alias.clone());
     let own_owner = options.owner.is_none();
@@ -502,13 +511,25 @@ pub async fn update_with_state(
     if let Ok(report) = &mut result
         && options.move_alias
     {
-        let follower = store
+        let current = store
             .get_pipeline(&key)
             .await
             .map_err(UpdateError::State)?
-            .and_then(|s| s.doc.follower.filter(|f| f.held_by_other(&me, Timestamp::now())));
+            .map(|s| s.doc);
+        let follower = current.as_ref().and_then(|s| {
+            s.follower
+                .clone()
+                .filter(|f| f.held_by_other(&me, Timestamp::now()))
+        });
         match follower {
-            Some(f) => report.handed_over_to = Some(f.owner.to_string()),
+            Some(f) => {
+                report.handed_over_to = Some(f.owner.to_string());
+                // A follower switches only to generations of its own pipeline version; the
+                // active generation's fingerprint is the running build's.
+                report.follower_needs_restart = current
+                    .and_then(|s| s.active)
+                    .is_some_and(|a| a.fingerprint != index.fingerprint());
+            }
             None => {
                 es.move_alias(&alias, &name).await?;
                 report.alias_moved = true;

@@ -68,11 +68,16 @@ pub fn run(args: &UpdateArgs) -> ExitCode {
                         "{alias}: {} documents in {} ({} master rows, {} joined rows) in {:.1}s; snapshot {}",
                         r.written, r.index, r.master_rows, r.dependent_rows, r.elapsed.as_secs_f64(), r.snapshot
                     );
-                    if let Some(follower) = &r.handed_over_to {
-                        eprintln!(
+                    match &r.handed_over_to {
+                        Some(follower) if r.follower_needs_restart => eprintln!(
+                            "{alias}: the running `mee run` ({follower}) was built from another version of the pipeline and cannot switch to {}; restart it with this build and it will",
+                            r.index
+                        ),
+                        Some(follower) => eprintln!(
                             "{alias}: `mee run` ({follower}) follows this index; it moves the alias to {} once it has brought it up to date",
                             r.index
-                        );
+                        ),
+                        None => {}
                     }
                     if r.build_failures + r.rejected > 0 {
                         eprintln!(

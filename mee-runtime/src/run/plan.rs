@@ -91,7 +91,10 @@ pub struct Following<'a> {
 pub enum Directive {
     Continue,
     /// A finished generation of this build waits: bring it up to date from `from` and switch.
-    StartSwitch { to: String, from: BinlogPosition },
+    StartSwitch {
+        to: String,
+        from: BinlogPosition,
+    },
     /// Someone else changed what this follower works on: set up again from the state.
     Restart(String),
     /// Another process took the lease.
@@ -201,7 +204,10 @@ mod tests {
     fn the_checkpoint_of_the_active_generation_is_resumed() {
         let s = state(Some(generation("a_1", "f", Some(10))), None);
         let c = checkpoint(Some("a_1"), 50);
-        assert_eq!(plan_start(Some(&s), Some(&c), "f"), follow("a_1", 50, false));
+        assert_eq!(
+            plan_start(Some(&s), Some(&c), "f"),
+            follow("a_1", 50, false)
+        );
         assert_eq!(plan_start(Some(&s), None, "f"), follow("a_1", 10, false));
     }
 
@@ -211,7 +217,10 @@ mod tests {
         // changes 30..50 went to a_1 only, so a_2 must be followed from 30.
         let s = state(Some(generation("a_2", "f", Some(30))), None);
         let c = checkpoint(Some("a_1"), 50);
-        assert_eq!(plan_start(Some(&s), Some(&c), "f"), follow("a_2", 30, false));
+        assert_eq!(
+            plan_start(Some(&s), Some(&c), "f"),
+            follow("a_2", 30, false)
+        );
     }
 
     #[test]
@@ -265,7 +274,10 @@ mod tests {
                 from: pos(30)
             }
         );
-        assert_eq!(directive(&view, &me("a_1", Some("a_2"))), Directive::Continue);
+        assert_eq!(
+            directive(&view, &me("a_1", Some("a_2"))),
+            Directive::Continue
+        );
     }
 
     #[test]

@@ -51,13 +51,7 @@ impl LeaseKeeper {
             )
             .await?;
         let (tx, view) = watch::channel(LeaseView::Held(Box::new(state.doc.clone())));
-        let renewer = tokio::spawn(renew(
-            store.clone(),
-            key.clone(),
-            role,
-            owner.clone(),
-            tx,
-        ));
+        let renewer = tokio::spawn(renew(store.clone(), key.clone(), role, owner.clone(), tx));
         let keeper = LeaseKeeper {
             store: store.clone(),
             key: key.clone(),

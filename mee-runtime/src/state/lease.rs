@@ -145,7 +145,10 @@ mod tests {
         let holder = LeaseOwner::current();
         let me = LeaseOwner::current();
         let now = Timestamp::now();
-        let lease = Lease::new(holder.clone(), now.minus(LEASE_TTL + Duration::from_secs(1)));
+        let lease = Lease::new(
+            holder.clone(),
+            now.minus(LEASE_TTL + Duration::from_secs(1)),
+        );
         assert!(!lease.held_by_other(&me, now));
         holder.retire();
         me.retire();

@@ -30,8 +30,8 @@ pub use error::{StateError, StateResult};
 pub use keeper::{LeaseKeeper, LeaseView};
 pub use lease::{LEASE_RENEW, LEASE_TTL, Lease, LeaseOwner};
 pub use model::{
-    Checkpoint, CheckpointKey, ERROR_MESSAGE_MAX, ErrorRecord, ExtraFields, Generation,
-    LeaseRole, PipelineKey, PipelineState, PipelineStatus, Position, RECENT_ERRORS_MAX,
+    Checkpoint, CheckpointKey, ERROR_MESSAGE_MAX, ErrorRecord, ExtraFields, Generation, LeaseRole,
+    PipelineKey, PipelineState, PipelineStatus, Position, RECENT_ERRORS_MAX,
 };
 pub use retry::{
     DEFAULT_RETRY_INDEX, FailedDoc, FailureKind, PageRequest, RecordOutcome, ResolveOutcome,
