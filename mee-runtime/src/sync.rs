@@ -156,15 +156,40 @@ pub async fn apply_changes_mirrored(
             }
         }
     }
+    let placed_ids: HashSet<&String> = placed.iter().map(|(id, _)| id).collect();
+    let mut deletes = Vec::new();
+    let mut moved = false;
     for (id, routing) in old_placements.difference(&placed).cloned() {
+        moved |= placed_ids.contains(&id);
         let mut op =
             BulkOp::delete(write_to.clone(), id).version(version, VersionType::ExternalGte);
         if let Some(r) = routing {
             op = op.routing(r);
         }
-        ops.push(op);
+        deletes.push(op);
         applied.deleted += 1;
     }
+    // A document whose routing changed keeps its `_id`, and both routings may lead to the same
+    // shard: there a delete at the old routing that reached Elasticsearch after the rebuilt copy
+    // (same `_id`, same version) would remove that copy. Such deletes are acknowledged before
+    // the writes are sent; other deletes travel with them.
+    let mut writes = with_mirrors(deletes, mirrors);
+    if moved {
+        applied.outcome = writer.write_batch(std::mem::take(&mut writes)).await?;
+    }
+    writes.extend(with_mirrors(ops, mirrors));
+    if !writes.is_empty() {
+        let outcome = writer.write_batch(writes).await?;
+        applied.outcome.ok += outcome.ok;
+        applied.outcome.conflicts += outcome.conflicts;
+        applied.outcome.not_found += outcome.not_found;
+        applied.outcome.failures.extend(outcome.failures);
+    }
+    Ok(applied)
+}
+
+/// `ops` followed by the same operations for each index of `mirrors`.
+fn with_mirrors(mut ops: Vec<BulkOp>, mirrors: &[Arc<str>]) -> Vec<BulkOp> {
     let mirrored: Vec<BulkOp> = mirrors
         .iter()
         .flat_map(|m| {
@@ -175,10 +200,7 @@ pub async fn apply_changes_mirrored(
         })
         .collect();
     ops.extend(mirrored);
-    if !ops.is_empty() {
-        applied.outcome = writer.write_batch(ops).await?;
-    }
-    Ok(applied)
+    ops
 }
 
 /// Whether an update changed a column the source uses (only those can change documents).
