@@ -5,10 +5,11 @@
 
 mod common;
 
+use common::sync::{eventually_equal, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
 use mee_runtime::run::{RunOptions, Services, run};
 use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
+use mee_runtime::update::UpdateOptions;
 use mee_testkit::{TestResult, eventually, fail};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -55,28 +56,6 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
         mysql.db("certify_service").to_string(),
         mysql.db("track_service").to_string(),
     );
-
-    // The index as a fresh full update would build it now, in a scratch alias.
-    let fresh = |n: u32| {
-        let (source, es, name) = (&source, &es, test_es.name(&format!("fresh{n}")));
-        async move {
-            let options = UpdateOptions {
-                alias: Some(name.clone()),
-                ..UpdateOptions::default()
-            };
-            full_update(
-                &veh::Index,
-                source,
-                es,
-                &options,
-                &mut CollectFailures::default(),
-                &NoProgress,
-            )
-            .await
-            .map_err(fail)?;
-            Ok::<_, mee_testkit::TestFailure>(name)
-        }
-    };
 
     for round in 0..2u32 {
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -126,17 +105,9 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
                     ))
                     .await?;
             }
-            let expected = test_es.all_docs(&fresh(round).await?).await?;
-            eventually(
-                "the synced index to equal a fresh full update",
-                Duration::from_secs(20),
-                || async {
-                    es.refresh(&alias).await.map_err(fail)?;
-                    let docs = test_es.all_docs(&alias).await?;
-                    Ok((docs == expected).then_some(()))
-                },
-            )
-            .await?;
+            // The index as a fresh full update would build it now.
+            let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
+            eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await?;
             stop_tx.send(true).map_err(fail)?;
             Ok::<_, mee_testkit::TestFailure>(())
         };

@@ -6,14 +6,10 @@
 
 mod common;
 
+use common::sync::{ONE_BATCH, apply_binlog, assert_equals_fresh};
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::binlog::{BinlogEvent, BinlogReader, ReaderConfig, StartAt, TableFilter};
-use mee_runtime::es::{BulkConfig, BulkWriter};
-use mee_runtime::pipeline::resolve_statements;
-use mee_runtime::sync::{SyncTarget, apply_changes, logical_names};
 use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
 use mee_testkit::{TestResult, fail};
-use std::sync::Arc;
 
 #[tokio::test]
 async fn applied_changes_equal_a_fresh_full_update() -> TestResult {
@@ -56,69 +52,28 @@ async fn applied_changes_equal_a_fresh_full_update() -> TestResult {
         ))
         .await?;
 
-    // Read the binlog from the snapshot position to its end.
-    let opts = mysql_async::Opts::from_url(&mysql.mee_url()).map_err(fail)?;
-    let physical: Vec<String> = mysql.database_map().values().cloned().collect();
-    let server_id = 2_000_000 + std::process::id() % 1_000_000;
-    let config = ReaderConfig::new(server_id, StartAt::Position(first.snapshot.clone()))
-        .non_blocking()
-        .with_filter(TableFilter::schemas(physical));
-    let mut reader = BinlogReader::connect(opts, config).await.map_err(fail)?;
-    let mut events = Vec::new();
-    let mut last = first.snapshot.clone();
-    while let Some(event) = reader.next().await.map_err(fail)? {
-        match event {
-            BinlogEvent::Rows(rows) => events.push(rows),
-            BinlogEvent::Commit { position, .. } => last = position,
-            _ => {}
-        }
-    }
-    assert!(events.len() >= 8, "{} rows events", events.len());
-
-    let statements = resolve_statements(&veh::Index, &source);
-    let mut session = source.session().await.map_err(fail)?;
-    let mut writer = BulkWriter::new(es.clone(), BulkConfig::default());
-    let logical = logical_names(source.config());
-    let target = SyncTarget {
-        index: &veh::Index,
-        statements: &statements,
-        logical: &logical,
-        write_to: Arc::from(synced.as_str()),
-    };
-    let applied = apply_changes(&target, &mut session, &events, &mut writer, last.version())
-        .await
-        .map_err(fail)?;
-    assert!(
-        applied.build_failures.is_empty(),
-        "{:?}",
-        applied.build_failures
-    );
+    // Everything from the snapshot position to the end of the binlog, as one batch.
+    let applied = apply_binlog(
+        &mysql,
+        &source,
+        &veh::Index,
+        &es,
+        &first.snapshot,
+        &synced,
+        ONE_BATCH,
+    )
+    .await?;
+    assert_eq!(applied.batches, 1, "{applied:?}");
+    assert!(applied.relevant_rows >= 8, "{applied:?}");
+    applied.all_written()?;
     // Vehicle 5 deleted and vehicle 2 moved to 20: two deletes at old placements.
     assert_eq!(applied.deleted, 2, "{applied:?}");
 
-    let fresh = test_es.name("fresh");
-    let options = UpdateOptions {
-        alias: Some(fresh.clone()),
-        ..UpdateOptions::default()
-    };
-    full_update(
-        &veh::Index,
-        &source,
-        &es,
-        &options,
-        &mut failures,
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
-    es.refresh(&first.index).await.map_err(fail)?;
-    let synced_docs = test_es.all_docs(&synced).await?;
-    let fresh_docs = test_es.all_docs(&fresh).await?;
-    let ids: Vec<&str> = fresh_docs.iter().map(|(id, _)| id.as_str()).collect();
+    let docs = assert_equals_fresh(&veh::Index, &source, &es, &test_es, &synced).await?;
+    let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["vehicle_1", "vehicle_20", "vehicle_7"]);
-    assert_eq!(synced_docs, fresh_docs);
-    assert_eq!(fresh_docs[0].1["vehicle_type_name"], "lorry");
-    let monitors: Vec<i64> = fresh_docs[0].1["vehicle_monitors"]
+    assert_eq!(docs[0].source["vehicle_type_name"], "lorry");
+    let monitors: Vec<i64> = docs[0].source["vehicle_monitors"]
         .as_array()
         .map(|a| a.iter().filter_map(|m| m["monitor_id"].as_i64()).collect())
         .unwrap_or_default();

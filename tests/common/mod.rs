@@ -5,6 +5,8 @@
 use mee_runtime::mysql::{Source, SourceConfig};
 use mee_testkit::{TestFailure, TestMysql, TestResult};
 
+pub mod sync;
+
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/schema");
 
 /// Creates the logical databases with their checked-in DDL.
@@ -31,6 +33,18 @@ pub async fn source(mysql: &TestMysql) -> TestResult<Source> {
 
 /// The VEH fixture's databases with the reference's base data (plus vehicle 2 with a NULL type).
 pub async fn vehicles() -> TestResult<TestMysql> {
+    let mut mysql = vehicles_base().await?;
+    let cert = mysql.db("certify_service").to_string();
+    mysql
+        .exec(&format!(
+            "INSERT INTO `{cert}`.vehicle VALUES (2,'2018-01-01 00:00:00','2018-01-02 00:00:00',NULL,0)"
+        ))
+        .await?;
+    Ok(mysql)
+}
+
+/// The VEH fixture's databases with exactly the reference's base data (§7).
+pub async fn vehicles_base() -> TestResult<TestMysql> {
     let mut mysql = databases(&["certify_service", "carteam_service", "track_service"]).await?;
     let (cert, team, track) = (
         mysql.db("certify_service").to_string(),
@@ -40,11 +54,51 @@ pub async fn vehicles() -> TestResult<TestMysql> {
     mysql
         .exec(&format!(
             "INSERT INTO `{cert}`.vehicle VALUES (1,'2018-01-01 00:00:00','2018-01-02 00:00:00',10,1),
-                                              (5,'2018-01-01 00:00:00','2018-01-02 00:00:00',11,0),
-                                              (2,'2018-01-01 00:00:00','2018-01-02 00:00:00',NULL,0);
+                                              (5,'2018-01-01 00:00:00','2018-01-02 00:00:00',11,0);
              INSERT INTO `{cert}`.vehicle_type VALUES (10,'truck');
              INSERT INTO `{track}`.vehicle_monitor VALUES (100,1,1,7,'gps'),(101,1,0,8,'obd'),(102,1,1,9,'cam');
              INSERT INTO `{team}`.relation_captain_vehicle VALUES (1000,1,77,88,1);"
+        ))
+        .await?;
+    Ok(mysql)
+}
+
+/// The CT fixture's databases with the reference's base data (§7).
+pub async fn carteam() -> TestResult<TestMysql> {
+    let mut mysql = databases(&["carteam_service", "admin_service"]).await?;
+    let (team, admin) = (
+        mysql.db("carteam_service").to_string(),
+        mysql.db("admin_service").to_string(),
+    );
+    mysql
+        .exec(&format!(
+            "INSERT INTO `{team}`.users VALUES (1,'2018-01-01 00:00:00','2018-01-02 00:00:00','alice','111',1),
+                                           (2,'2018-01-01 00:00:00','2018-01-02 00:00:00','bob','222',2),
+                                           (3,'2018-01-01 00:00:00','2018-01-02 00:00:00','carol',NULL,1);
+             INSERT INTO `{team}`.auditor_relations VALUES (10,1,500,600,1,1),(11,1,501,601,1,2);
+             INSERT INTO `{team}`.credit VALUES (20,1,1000,300,400,200,0),(21,3,1000,0,400,200,0);
+             INSERT INTO `{team}`.loan_base VALUES (30,1,100),(31,1,101),(32,1,200);
+             INSERT INTO `{admin}`.users VALUES (500,'aud1','999');"
+        ))
+        .await?;
+    Ok(mysql)
+}
+
+/// The NEST fixture's database `d` (schema in `tests/fixtures/schema`) with the reference's
+/// base data (§7).
+pub async fn nest() -> TestResult<TestMysql> {
+    let mut mysql = TestMysql::with_databases(&["d"]).await?;
+    let d = mysql.db("d").to_string();
+    let ddl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/schema/d.sql"
+    ))?;
+    mysql
+        .exec(&format!(
+            "USE `{d}`; {ddl}
+             INSERT INTO `{d}`.m VALUES (1,'A',9),(2,'B',9);
+             INSERT INTO `{d}`.it VALUES (10,'A','i10',100,1),(11,'A','i11',101,1),(12,'B','i12',100,1);
+             INSERT INTO `{d}`.sku VALUES (100,'s100');"
         ))
         .await?;
     Ok(mysql)
