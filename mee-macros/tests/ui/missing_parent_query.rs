@@ -1,0 +1,3 @@
+mee_macros::pipeline!("pipelines/missing_parent_query.yml");
+
+fn main() {}
