@@ -8,6 +8,7 @@ pub mod es;
 pub mod eval;
 pub mod mysql;
 pub mod pipeline;
+pub mod preflight;
 pub mod run;
 pub mod state;
 pub mod sync;
@@ -25,7 +26,7 @@ pub mod __private {
         ToJson,
     };
     pub use crate::eval::{functions, text};
-    pub use crate::mysql::{MysqlError, Session, Sql, Statement};
+    pub use crate::mysql::{ExpectedColumn, ExpectedTable, MysqlError, Session, Sql, Statement};
     pub use crate::pipeline::{
         BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, LinkStep, Page,
         SourceRole, SourceTable, distinct_keys, fetch_first, fetch_groups, row_error,

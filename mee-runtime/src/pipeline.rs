@@ -7,7 +7,7 @@
 //! dynamic dispatch costs nothing measurable.
 
 use crate::doc::DocError;
-use crate::mysql::{MysqlError, Session, Source, Sql, Statement};
+use crate::mysql::{ExpectedTable, MysqlError, Session, Source, Sql, Statement};
 use crate::value::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -104,6 +104,10 @@ pub trait IndexPipeline: Send + Sync + 'static {
     fn fingerprint(&self) -> &'static str;
     /// Every source table of the index and how its changes reach documents.
     fn sources(&self) -> &'static [SourceTable];
+    /// The tables the index reads and the columns of each it uses, with their types in the
+    /// checked-in DDL it was compiled against: checked against the live server at start-up and
+    /// after every schema change ([`crate::preflight`]).
+    fn expected_schema(&self) -> &'static [ExpectedTable];
     /// The `_id` and routing of the document a master row image (looked up by column name)
     /// belongs to; `None` when the image does not fit the compiled schema.
     fn placement(&self, column: &dyn Fn(&str) -> Option<Value>)

@@ -5,7 +5,9 @@
 //! - a document struct per list and per nested list, written as JSON in mapping order;
 //! - `build_*` functions that compute the fields from the rows with the null rules of the
 //!   reference (§2.4: an item without a row gives `null_value`, the expression is not evaluated);
-//! - `document_id` and `routing` functions over the master row.
+//! - `document_id` and `routing` functions over the master row;
+//! - `SCHEMA`, the tables and used columns with their DDL types, which the runtime checks
+//!   against the live server.
 //!
 //! Generated code only names `::mee_runtime::__private` items, and only after `use ... as rt`.
 

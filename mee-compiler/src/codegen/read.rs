@@ -153,6 +153,7 @@ impl Gen<'_> {
         }
 
         let sources = self.sources(list, master, &mut stmts);
+        let expected = self.expected_schema(list);
         let statics = stmts.iter().map(|s| &s.tokens);
         let idents: Vec<&syn::Ident> = stmts.iter().map(|s| &s.ident).collect();
         let master_row = self.row_name(master);
@@ -195,6 +196,10 @@ impl Gen<'_> {
             /// The source tables of this index: which changes matter and how they reach documents.
             pub static SOURCES: &[rt::SourceTable] = &[#(#sources),*];
 
+            /// The tables this index reads and the columns it uses, typed as in the checked-in DDL:
+            /// the live server must still have them (checked at start-up and after schema changes).
+            pub static SCHEMA: &[rt::ExpectedTable] = &[#(#expected),*];
+
             /// The body of the create-index request: settings and the compiled mapping.
             pub const INDEX_BODY: &str = #body;
 
@@ -223,6 +228,10 @@ impl Gen<'_> {
 
                 fn sources(&self) -> &'static [rt::SourceTable] {
                     SOURCES
+                }
+
+                fn expected_schema(&self) -> &'static [rt::ExpectedTable] {
+                    SCHEMA
                 }
 
                 fn placement(
@@ -459,6 +468,44 @@ impl Gen<'_> {
                     path: &[#(#steps),*],
                 }));
             }
+        }
+        out
+    }
+
+    /// What the index expects of the live schema: every table its items read (each once, sorted
+    /// by database and table) with the columns the items use, in table order, typed as in the
+    /// DDL file the table was loaded from.
+    fn expected_schema(&self, list: ListId) -> Vec<TokenStream> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut tables: BTreeMap<(&str, &str), BTreeSet<String>> = BTreeMap::new();
+        for l in self.lists_of(list) {
+            for item in self.c.model.items_of(l) {
+                tables
+                    .entry((&item.database.value, &item.table.value))
+                    .or_default()
+                    .extend(self.used[item.id].iter().map(|c| c.to_ascii_lowercase()));
+            }
+        }
+        let mut out = Vec::new();
+        for ((db, name), used) in tables {
+            let Some(table) = self.c.schema.table(db, name) else {
+                continue;
+            };
+            let columns = table
+                .columns
+                .iter()
+                .filter(|c| used.contains(&c.name.to_ascii_lowercase()))
+                .map(|c| {
+                    let (col, ty, nullable) = (&c.name, &c.type_text, c.nullable);
+                    quote!(rt::ExpectedColumn::new(#col, #ty, #nullable))
+                });
+            let file = self
+                .c
+                .schema
+                .database(db)
+                .map(|d| self.map.file(d.file).display_path.clone())
+                .unwrap_or_default();
+            out.push(quote!(rt::ExpectedTable::new(#db, #name, &[#(#columns),*]).in_file(#file)));
         }
         out
     }

@@ -525,6 +525,70 @@ pub mod carteam {
                 ],
             },
         ];
+        /// The tables this index reads and the columns it uses, typed as in the checked-in DDL:
+        /// the live server must still have them (checked at start-up and after schema changes).
+        pub static SCHEMA: &[rt::ExpectedTable] = &[
+            rt::ExpectedTable::new(
+                    "admin_service",
+                    "users",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("name", "VARCHAR(64)", true),
+                        rt::ExpectedColumn::new("phone", "VARCHAR(20)", true),
+                    ],
+                )
+                .in_file("pipelines/schema/admin_service.sql"),
+            rt::ExpectedTable::new(
+                    "carteam_service",
+                    "auditor_relations",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("user_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("auditor_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("op_id", "INT(11)", true),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                        rt::ExpectedColumn::new("role", "TINYINT(4)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/carteam_service.sql"),
+            rt::ExpectedTable::new(
+                    "carteam_service",
+                    "credit",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("user_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("credit_line", "INT(11)", true),
+                        rt::ExpectedColumn::new("reward_line", "INT(11)", true),
+                        rt::ExpectedColumn::new("event_line", "INT(11)", true),
+                        rt::ExpectedColumn::new("loan_amount", "INT(11)", true),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/carteam_service.sql"),
+            rt::ExpectedTable::new(
+                    "carteam_service",
+                    "loan_base",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("user_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("status", "INT(11)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/carteam_service.sql"),
+            rt::ExpectedTable::new(
+                    "carteam_service",
+                    "users",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("created_at", "VARCHAR(19)", true),
+                        rt::ExpectedColumn::new("updated_at", "VARCHAR(19)", true),
+                        rt::ExpectedColumn::new("name", "VARCHAR(64)", false),
+                        rt::ExpectedColumn::new("mobile", "VARCHAR(20)", true),
+                        rt::ExpectedColumn::new("role_id", "INT(11)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/carteam_service.sql"),
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"carteam\",\"alias\":\"index_carteam_user\",\"type\":\"user\"},\"properties\":{\"user_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"user_name\":{\"type\":\"keyword\"},\"user_mobile\":{\"type\":\"keyword\"},\"rco_id\":{\"type\":\"long\"},\"rco_op_id\":{\"type\":\"long\"},\"rcm_id\":{\"type\":\"long\"},\"rcm_op_id\":{\"type\":\"long\"},\"auditor_name\":{\"type\":\"keyword\"},\"auditor_mobile\":{\"type\":\"keyword\"},\"credit_line\":{\"type\":\"long\"},\"loanable_amount\":{\"type\":\"long\"},\"loan_count\":{\"type\":\"long\"},\"unrepaid_loan_count\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -556,6 +620,9 @@ pub mod carteam {
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
+            }
+            fn expected_schema(&self) -> &'static [rt::ExpectedTable] {
+                SCHEMA
             }
             fn placement(
                 &self,

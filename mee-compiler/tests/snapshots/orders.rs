@@ -369,6 +369,64 @@ pub mod orders {
                 ],
             },
         ];
+        /// The tables this index reads and the columns it uses, typed as in the checked-in DDL:
+        /// the live server must still have them (checked at start-up and after schema changes).
+        pub static SCHEMA: &[rt::ExpectedTable] = &[
+            rt::ExpectedTable::new(
+                    "crm",
+                    "customers",
+                    &[
+                        rt::ExpectedColumn::new("id", "BIGINT(20) UNSIGNED", false),
+                        rt::ExpectedColumn::new("name", "VARCHAR(100)", false),
+                        rt::ExpectedColumn::new("email", "VARCHAR(255)", true),
+                        rt::ExpectedColumn::new(
+                            "tier",
+                            "ENUM('standard', 'gold', 'platinum')",
+                            false,
+                        ),
+                        rt::ExpectedColumn::new("country", "CHAR(2)", true),
+                    ],
+                )
+                .in_file("pipelines/schema/crm.sql"),
+            rt::ExpectedTable::new(
+                    "shop",
+                    "order_items",
+                    &[
+                        rt::ExpectedColumn::new("id", "BIGINT(20) UNSIGNED", false),
+                        rt::ExpectedColumn::new(
+                            "order_id",
+                            "BIGINT(20) UNSIGNED",
+                            false,
+                        ),
+                        rt::ExpectedColumn::new("sku", "VARCHAR(64)", false),
+                        rt::ExpectedColumn::new("title", "VARCHAR(255)", false),
+                        rt::ExpectedColumn::new("quantity", "INT(11)", false),
+                        rt::ExpectedColumn::new("unit_price", "DECIMAL(12,2)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/shop.sql"),
+            rt::ExpectedTable::new(
+                    "shop",
+                    "orders",
+                    &[
+                        rt::ExpectedColumn::new("id", "BIGINT(20) UNSIGNED", false),
+                        rt::ExpectedColumn::new("order_no", "VARCHAR(32)", false),
+                        rt::ExpectedColumn::new(
+                            "customer_id",
+                            "BIGINT(20) UNSIGNED",
+                            false,
+                        ),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                        rt::ExpectedColumn::new("amount", "DECIMAL(12,2)", false),
+                        rt::ExpectedColumn::new("currency", "CHAR(3)", false),
+                        rt::ExpectedColumn::new("note", "VARCHAR(255)", true),
+                        rt::ExpectedColumn::new("deleted", "TINYINT(1)", false),
+                        rt::ExpectedColumn::new("create_time", "DATETIME(3)", false),
+                        rt::ExpectedColumn::new("modify_time", "DATETIME(3)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/shop.sql"),
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"orders\",\"alias\":\"orders\",\"type\":\"order\"},\"properties\":{\"order_id\":{\"type\":\"long\"},\"order_no\":{\"type\":\"keyword\"},\"status\":{\"type\":\"long\"},\"amount\":{\"type\":\"scaled_float\",\"scaling_factor\":100},\"currency\":{\"type\":\"keyword\"},\"note\":{\"type\":\"keyword\"},\"customer_id\":{\"type\":\"long\"},\"create_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"modify_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"items\":{\"type\":\"nested\",\"properties\":{\"item_id\":{\"type\":\"long\"},\"sku\":{\"type\":\"keyword\"},\"title\":{\"type\":\"keyword\"},\"quantity\":{\"type\":\"long\"},\"unit_price\":{\"type\":\"scaled_float\",\"scaling_factor\":100}}},\"customer_name\":{\"type\":\"keyword\"},\"customer_email\":{\"type\":\"keyword\"},\"customer_tier\":{\"type\":\"keyword\"},\"customer_country\":{\"type\":\"keyword\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -397,6 +455,9 @@ pub mod orders {
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
+            }
+            fn expected_schema(&self) -> &'static [rt::ExpectedTable] {
+                SCHEMA
             }
             fn placement(
                 &self,

@@ -352,6 +352,55 @@ pub mod vehicles {
                 ],
             },
         ];
+        /// The tables this index reads and the columns it uses, typed as in the checked-in DDL:
+        /// the live server must still have them (checked at start-up and after schema changes).
+        pub static SCHEMA: &[rt::ExpectedTable] = &[
+            rt::ExpectedTable::new(
+                    "carteam_service",
+                    "relation_captain_vehicle",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("vehicle_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("captain_id", "INT(11)", true),
+                        rt::ExpectedColumn::new("carteam_id", "INT(11)", true),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/carteam_service.sql"),
+            rt::ExpectedTable::new(
+                    "certify_service",
+                    "vehicle",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("created_at", "VARCHAR(19)", true),
+                        rt::ExpectedColumn::new("updated_at", "VARCHAR(19)", true),
+                        rt::ExpectedColumn::new("vehicle_type_id", "INT(11)", true),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                    ],
+                )
+                .in_file("pipelines/schema/certify_service.sql"),
+            rt::ExpectedTable::new(
+                    "certify_service",
+                    "vehicle_type",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("name", "VARCHAR(64)", true),
+                    ],
+                )
+                .in_file("pipelines/schema/certify_service.sql"),
+            rt::ExpectedTable::new(
+                    "track_service",
+                    "vehicle_monitor",
+                    &[
+                        rt::ExpectedColumn::new("id", "INT(11)", false),
+                        rt::ExpectedColumn::new("car_id", "INT(11)", false),
+                        rt::ExpectedColumn::new("status", "TINYINT(4)", false),
+                        rt::ExpectedColumn::new("monitor_status", "INT(11)", true),
+                        rt::ExpectedColumn::new("monitor_type", "VARCHAR(32)", true),
+                    ],
+                )
+                .in_file("pipelines/schema/track_service.sql"),
+        ];
         /// The body of the create-index request: settings and the compiled mapping.
         pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"vehicles\",\"alias\":\"index_vehicle\",\"type\":\"vehicle\"},\"properties\":{\"vehicle_id\":{\"type\":\"long\"},\"created_at\":{\"type\":\"keyword\"},\"updated_at\":{\"type\":\"keyword\"},\"vehicle_type_id\":{\"type\":\"long\"},\"vehicle_status\":{\"type\":\"long\"},\"vehicle_monitors\":{\"type\":\"nested\",\"properties\":{\"monitor_id\":{\"type\":\"long\"},\"monitor_status\":{\"type\":\"long\"},\"monitor_type\":{\"type\":\"keyword\"}}},\"vehicle_type_name\":{\"type\":\"keyword\"},\"captain_id\":{\"type\":\"long\"},\"carteam_id\":{\"type\":\"long\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
@@ -381,6 +430,9 @@ pub mod vehicles {
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
+            }
+            fn expected_schema(&self) -> &'static [rt::ExpectedTable] {
+                SCHEMA
             }
             fn placement(
                 &self,

@@ -40,6 +40,9 @@ pub struct ExpectedTable {
     pub database: &'static str,
     pub table: &'static str,
     pub columns: &'static [ExpectedColumn],
+    /// The checked-in DDL file the types come from (`pipelines/schema/shop.sql`), for messages;
+    /// empty when not known.
+    pub ddl_file: &'static str,
 }
 
 impl ExpectedTable {
@@ -52,7 +55,14 @@ impl ExpectedTable {
             database,
             table,
             columns,
+            ddl_file: "",
         }
+    }
+
+    /// Names the DDL file the table was compiled from.
+    pub const fn in_file(mut self, ddl_file: &'static str) -> Self {
+        self.ddl_file = ddl_file;
+        self
     }
 }
 
@@ -179,7 +189,10 @@ fn compare(source: &Source, expected: &[ExpectedTable], live: &LiveColumns) -> V
                                 c.name, t.database, t.table, c.type_text, t.database
                             ),
                         ));
-                    } else if *nullable && !c.nullable {
+                    }
+                    // Reported on its own, so that a caller that accepts the type change (a
+                    // widening) still sees that the column now allows NULL.
+                    if *nullable && !c.nullable {
                         problems.push(problem(
                             Some(c.name),
                             ProblemKind::BecameNullable,
