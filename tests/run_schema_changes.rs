@@ -1,0 +1,429 @@
+//! Schema changes and `mee run`, on real MariaDB and osmem: a column added to a used table
+//! mid-stream changes nothing and the sync goes on; a used column retyped incompatibly stops the
+//! sync before the statement, with the fix, and a restart after the fix resumes before it; a live
+//! schema that differs from the checked-in DDL stops `run` and `update` before any work.
+#![cfg(feature = "pipeline-vehicles")]
+
+mod common;
+
+use mee::generated::vehicles::index_vehicle as veh;
+use mee_runtime::es::EsClient;
+use mee_runtime::mysql::Source;
+use mee_runtime::preflight::SchemaChangeError;
+use mee_runtime::run::{RunError, RunOptions, RunReport, Services, run};
+use mee_runtime::state::{
+    CheckpointKey, PipelineKey, RetryConfig, RetryTable, StateConfig, StateStore,
+};
+use mee_runtime::update::{
+    CollectFailures, NoProgress, UpdateError, UpdateOptions, full_update, update_with_state,
+};
+use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, eventually, fail};
+use serde_json::Value as Json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long a follower may take to react before a test gives up (a deadline, not a timing).
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Fixture {
+    mysql: TestMysql,
+    source: Source,
+    test_es: TestEs,
+    es: EsClient,
+    state: StateStore,
+    retry: RetryTable,
+    alias: String,
+    options: RunOptions,
+}
+
+impl Fixture {
+    async fn new(server_id_base: u32) -> TestResult<Fixture> {
+        let mysql = common::vehicles().await?;
+        let source = common::source(&mysql).await?;
+        let (test_es, es) = common::es().await?;
+        let state = StateStore::new(
+            es.clone(),
+            StateConfig {
+                index: test_es.name("mee-state"),
+                ..StateConfig::default()
+            },
+        )
+        .map_err(fail)?;
+        let retry = RetryTable::new(
+            es.clone(),
+            RetryConfig {
+                index: test_es.name("mee-retry"),
+                ..RetryConfig::default()
+            },
+        )
+        .map_err(fail)?;
+        let alias = test_es.name("index_vehicle");
+        let options = RunOptions {
+            update: UpdateOptions {
+                alias: Some(alias.clone()),
+                ..UpdateOptions::default()
+            },
+            server_id: server_id_base + std::process::id() % 1_000_000,
+            batch_wait: Duration::from_millis(100),
+            ..RunOptions::default()
+        };
+        Ok(Fixture {
+            mysql,
+            source,
+            test_es,
+            es,
+            state,
+            retry,
+            alias,
+            options,
+        })
+    }
+
+    fn services(&self) -> Services<'_> {
+        Services {
+            source: &self.source,
+            es: &self.es,
+            state: &self.state,
+            retry: &self.retry,
+        }
+    }
+
+    fn db(&self, logical: &str) -> String {
+        self.mysql.db(logical).to_string()
+    }
+
+    async fn exec(&self, sql: &str) -> TestResult {
+        let mut conn = self.mysql.admin_conn().await?;
+        mysql_async::prelude::Queryable::query_drop(&mut conn, sql)
+            .await
+            .map_err(fail)
+    }
+
+    /// The documents a fresh full update of the current MySQL state builds.
+    async fn fresh(&self, name: &str) -> TestResult<Vec<(String, Json)>> {
+        let scratch = self.test_es.name(name);
+        let options = UpdateOptions {
+            alias: Some(scratch.clone()),
+            ..UpdateOptions::default()
+        };
+        full_update(
+            &veh::Index,
+            &self.source,
+            &self.es,
+            &options,
+            &mut CollectFailures::default(),
+            &NoProgress,
+        )
+        .await
+        .map_err(fail)?;
+        self.test_es.all_docs(&scratch).await
+    }
+
+    async fn served(&self) -> TestResult<Vec<(String, Json)>> {
+        self.es.refresh(&self.alias).await.map_err(fail)?;
+        self.test_es.all_docs(&self.alias).await
+    }
+
+    async fn wait_for_alias(&self) -> TestResult {
+        eventually(
+            "the alias to point at the synced generation",
+            DEADLINE,
+            || async {
+                Ok(self
+                    .es
+                    .alias_targets(&self.alias)
+                    .await
+                    .ok()
+                    .filter(|t| !t.is_empty()))
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Waits until the served index equals a fresh full update of the current MySQL state.
+    async fn wait_until_fresh(&self, name: &str) -> TestResult<Vec<(String, Json)>> {
+        let expected = self.fresh(name).await?;
+        eventually(
+            "the synced index to equal a fresh full update",
+            DEADLINE,
+            || async { Ok((self.served().await? == expected).then_some(())) },
+        )
+        .await?;
+        Ok(expected)
+    }
+}
+
+fn doc<'a>(docs: &'a [(String, Json)], id: &str) -> TestResult<&'a Json> {
+    docs.iter()
+        .find(|(i, _)| i == id)
+        .map(|(_, d)| d)
+        .ok_or_else(|| TestFailure::new(format!("document `{id}` is missing: {docs:?}")))
+}
+
+/// Runs `run` next to a driver that gets the stop signal: `run` may end by itself (the stop
+/// tests expect that) or when the driver stops it, but no later than the deadline after the
+/// driver is done.
+async fn run_with<F, Fut>(f: &Fixture, driver: F) -> TestResult<Result<RunReport, RunError>>
+where
+    F: FnOnce(Arc<watch::Sender<bool>>) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
+    // `run` takes a dropped sender for a stop request, so this one lives until `run` ends.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let services = f.services();
+    let follower = run(&veh::Index, &services, &f.options, stop_rx);
+    tokio::pin!(follower);
+    let driver = driver(stop_tx.clone());
+    tokio::pin!(driver);
+    let mut driven = false;
+    loop {
+        tokio::select! {
+            r = &mut follower => return Ok(r),
+            d = &mut driver, if !driven => {
+                d?;
+                driven = true;
+            }
+            _ = tokio::time::sleep(DEADLINE), if driven => {
+                return Err(TestFailure::new("`run` did not end after the driver finished"));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_added_mid_stream_changes_nothing_and_the_sync_goes_on() -> TestResult {
+    let f = Fixture::new(8_000_000).await?;
+    let (cert, track) = (f.db("certify_service"), f.db("track_service"));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let services = f.services();
+    let follower = run(&veh::Index, &services, &f.options, stop_rx);
+    let driver = async {
+        f.wait_for_alias().await?;
+        // A column in the middle of the master table (every later column moves) and one at the
+        // end of the nested table, then changes that only fit the new layout.
+        f.exec(&format!(
+            "ALTER TABLE `{cert}`.vehicle ADD COLUMN color VARCHAR(10) NULL AFTER id;
+             ALTER TABLE `{track}`.vehicle_monitor ADD COLUMN note TEXT NULL;
+             ALTER TABLE `{cert}`.vehicle_type MODIFY name VARCHAR(128) NULL;"
+        ))
+        .await?;
+        f.exec(&format!(
+            "UPDATE `{cert}`.vehicle SET status = 7, color = 'red' WHERE id = 1;
+             INSERT INTO `{cert}`.vehicle (id, color, created_at, updated_at, vehicle_type_id, status)
+                 VALUES (12, 'blue', '2021-01-01 00:00:00', NULL, 10, 1);
+             UPDATE `{cert}`.vehicle_type SET name = 'a rather long type name' WHERE id = 10;
+             INSERT INTO `{track}`.vehicle_monitor VALUES (110, 12, 1, 5, 'lidar', 'new');
+             UPDATE `{cert}`.vehicle SET color = 'green' WHERE id = 5;"
+        ))
+        .await?;
+        let expected = f.wait_until_fresh("fresh_added").await?;
+        // The changes after the statements are in: the test cannot pass on an idle index.
+        let v12 = doc(&expected, "vehicle_12")?;
+        assert_eq!(v12["vehicle_type_name"], "a rather long type name", "{v12}");
+        assert_eq!(v12["vehicle_monitors"][0]["monitor_type"], "lidar", "{v12}");
+        assert_eq!(doc(&expected, "vehicle_1")?["vehicle_status"], 7);
+        stop_tx.send(true).map_err(fail)?;
+        Ok::<_, TestFailure>(())
+    };
+    let (report, driven) = tokio::join!(follower, driver);
+    driven?;
+    let report = report.map_err(fail)?;
+    assert!(report.batches >= 1, "{report:?}");
+    f.mysql.drop_databases().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix_resumes()
+-> TestResult {
+    let f = Fixture::new(8_100_000).await?;
+    let cert = f.db("certify_service");
+    let result = run_with(&f, |_stop| async {
+        f.wait_for_alias().await?;
+        // Committed before the statement: must be in the index when the sync stops.
+        f.exec(&format!(
+            "UPDATE `{cert}`.vehicle SET status = 3 WHERE id = 1"
+        ))
+        .await?;
+        f.exec(&format!(
+            "ALTER TABLE `{cert}`.vehicle MODIFY status VARCHAR(10) NOT NULL DEFAULT '0'"
+        ))
+        .await?;
+        // After the statement: only a restart past the fix may apply it.
+        f.exec(&format!(
+            "UPDATE `{cert}`.vehicle SET status = '4' WHERE id = 5"
+        ))
+        .await
+    })
+    .await?;
+    let err = match result {
+        Err(RunError::SchemaChange(e)) => e,
+        other => {
+            return Err(TestFailure::new(format!(
+                "`run` should stop at the schema change, got {other:?}"
+            )));
+        }
+    };
+    let SchemaChangeError::Stopped {
+        position: ddl_at,
+        problems,
+    } = &err
+    else {
+        return Err(TestFailure::new(format!("not a schema verdict: {err}")));
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let message = &problems[0];
+    for part in [
+        "ALTER TABLE",
+        "`certify_service`.`vehicle`.`status` is `varchar(10)`",
+        "`TINYINT(4)` in pipelines/schema/certify_service.sql",
+        "run `mee schema pull certify_service` and rebuild mee, or change the column back",
+        "start `mee run` again",
+    ] {
+        assert!(message.contains(part), "`{part}` missing in: {message}");
+    }
+    assert!(!message.contains(". "), "one sentence: {message}");
+
+    // The change before the statement is in the index; the one after it is not.
+    let served = f.served().await?;
+    assert_eq!(doc(&served, "vehicle_1")?["vehicle_status"], 3);
+    assert_eq!(doc(&served, "vehicle_5")?["vehicle_status"], 0);
+    // The checkpoint stays before the statement, so a restart reads it again.
+    let checkpoint = f
+        .state
+        .get_checkpoint(&CheckpointKey::new("vehicles", format!("sync/{}", f.alias)))
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| TestFailure::new("no checkpoint was saved"))?
+        .doc;
+    let saved = checkpoint
+        .position
+        .as_binlog()
+        .ok_or_else(|| TestFailure::new("the checkpoint is not a binlog position"))?;
+    assert!(saved < ddl_at, "checkpoint {saved} is not before {ddl_at}");
+
+    // Restarting without a fix is refused at start-up, before any work.
+    let again = run(
+        &veh::Index,
+        &f.services(),
+        &f.options,
+        watch::channel(false).1,
+    )
+    .await;
+    match again {
+        Err(RunError::Preflight(e)) => assert!(
+            e.to_string()
+                .contains("`certify_service`.`vehicle`.`status` is `varchar(10)`"),
+            "{e}"
+        ),
+        other => {
+            return Err(TestFailure::new(format!(
+                "a restart on the changed schema should be refused, got {other:?}"
+            )));
+        }
+    }
+
+    // The fix: the column back as compiled. The restart resumes before the statement, finds the
+    // live column fine again, and applies the change made after it.
+    f.exec(&format!(
+        "ALTER TABLE `{cert}`.vehicle MODIFY status TINYINT(4) NOT NULL DEFAULT 0"
+    ))
+    .await?;
+    let fixture = &f;
+    let report = run_with(&f, |stop| async move {
+        let expected = fixture.wait_until_fresh("fresh_fixed").await?;
+        assert_eq!(doc(&expected, "vehicle_5")?["vehicle_status"], 4);
+        stop.send(true).map_err(fail)
+    })
+    .await?
+    .map_err(fail)?;
+    assert!(
+        !report.full_update,
+        "resumed from the checkpoint: {report:?}"
+    );
+    f.mysql.drop_databases().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_schema_unlike_the_ddl_stops_run_and_update_before_any_work() -> TestResult {
+    let f = Fixture::new(8_200_000).await?;
+    let (cert, track) = (f.db("certify_service"), f.db("track_service"));
+    f.exec(&format!(
+        "ALTER TABLE `{cert}`.vehicle DROP COLUMN updated_at;
+         ALTER TABLE `{track}`.vehicle_monitor MODIFY monitor_type TEXT NULL;
+         ALTER TABLE `{cert}`.vehicle_type MODIFY name VARCHAR(128) NULL;"
+    ))
+    .await?;
+
+    let result = run(
+        &veh::Index,
+        &f.services(),
+        &f.options,
+        watch::channel(false).1,
+    )
+    .await;
+    let err = match result {
+        Err(RunError::Preflight(e)) => e,
+        other => {
+            return Err(TestFailure::new(format!(
+                "`run` should refuse to start, got {other:?}"
+            )));
+        }
+    };
+    // Both problems at once; the harmless widening of `vehicle_type.name` is not one.
+    let problems = err.problems();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems[0].contains("column `certify_service`.`vehicle`.`updated_at`")
+            && problems[0].contains("does not exist")
+            && problems[0].contains("add it back as `VARCHAR(19)`")
+            && problems[0].contains("mee schema pull certify_service"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].contains("`track_service`.`vehicle_monitor`.`monitor_type` is `text`")
+            && problems[1].contains("`VARCHAR(32)` in pipelines/schema/track_service.sql"),
+        "{}",
+        problems[1]
+    );
+    for p in problems {
+        assert!(!p.contains(". ") && !p.contains('\n'), "one sentence: {p}");
+    }
+
+    // `mee update` refuses the same way.
+    let update = update_with_state(
+        &veh::Index,
+        &f.source,
+        &f.es,
+        &f.state,
+        &f.retry,
+        &f.options.update,
+        &NoProgress,
+    )
+    .await;
+    match update {
+        Err(UpdateError::Preflight(e)) => assert_eq!(e.problems(), problems),
+        other => {
+            return Err(TestFailure::new(format!(
+                "`update` should refuse to start, got {other:?}"
+            )));
+        }
+    }
+
+    // Nothing was done: no index, no alias, no pipeline state.
+    let indices =
+        f.es.list_indices(&format!("{}*", f.alias))
+            .await
+            .map_err(fail)?;
+    assert!(indices.is_empty(), "{indices:?}");
+    let state = f
+        .state
+        .get_pipeline(&PipelineKey::new("vehicles", f.alias.clone()))
+        .await
+        .map_err(fail)?;
+    assert!(state.is_none(), "{state:?}");
+    f.mysql.drop_databases().await
+}
