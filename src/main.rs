@@ -25,6 +25,7 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     Update(commands::update::UpdateArgs),
     Run(commands::run::RunArgs),
+    Verify(commands::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +37,6 @@ fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(&args),
         Command::Update(args) => commands::update::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
     }
 }

@@ -14,6 +14,7 @@ pub mod state;
 pub mod sync;
 pub mod update;
 pub mod value;
+pub mod verify;
 
 pub use value::Value;
 

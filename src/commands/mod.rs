@@ -7,3 +7,4 @@ pub mod expand;
 pub mod run;
 pub mod schema;
 pub mod update;
+pub mod verify;

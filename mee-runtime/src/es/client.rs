@@ -278,6 +278,125 @@ impl EsClient {
             }
         }
     }
+
+    /// Reads documents by `(id, routing)` in one `_mget` request (realtime: no refresh needed),
+    /// answered in the order asked, `None` for a document that does not exist.
+    pub async fn mget(
+        &self,
+        index: &str,
+        docs: &[(String, Option<String>)],
+    ) -> EsResult<Vec<Option<super::index::FetchedDoc>>> {
+        if docs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = format!("/{}/_mget", encode_segment(index));
+        let wanted: Vec<Value> = docs
+            .iter()
+            .map(|(id, routing)| match routing {
+                Some(r) => serde_json::json!({"_id": id, "routing": r}),
+                None => serde_json::json!({"_id": id}),
+            })
+            .collect();
+        let answer = self
+            .request_json(
+                Method::Post,
+                &path,
+                &[],
+                Some(&serde_json::json!({ "docs": wanted })),
+            )
+            .await?;
+        let found = answer["docs"].as_array().map_or(&[][..], Vec::as_slice);
+        if found.len() != docs.len() {
+            return Err(EsError::Protocol {
+                method: "POST".into(),
+                path,
+                reason: format!("asked for {} documents, got {}", docs.len(), found.len()),
+            });
+        }
+        Ok(found
+            .iter()
+            .zip(docs)
+            .map(|(d, (id, _))| {
+                (d["found"] == Value::Bool(true)).then(|| super::index::FetchedDoc {
+                    index: d["_index"].as_str().unwrap_or_default().to_string(),
+                    id: d["_id"].as_str().unwrap_or(id).to_string(),
+                    version: d["_version"].as_u64(),
+                    source: d["_source"].clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// Opens a scroll over `index` in `_doc` order (every document once, the cheapest order) and
+    /// returns its first page. The scroll sees the index as it was when it was opened;
+    /// `with_source: false` returns ids, routings and versions only.
+    pub async fn scroll_open(
+        &self,
+        index: &str,
+        page_size: usize,
+        keep_alive: &str,
+        with_source: bool,
+    ) -> EsResult<ScrollPage> {
+        let path = format!("/{}/_search", encode_segment(index));
+        let body = serde_json::json!({
+            "size": page_size,
+            "sort": ["_doc"],
+            "version": true,
+            "_source": with_source,
+            "query": {"match_all": {}},
+        });
+        let answer = self
+            .request_json(Method::Post, &path, &[("scroll", keep_alive)], Some(&body))
+            .await?;
+        Ok(ScrollPage::from_answer(answer))
+    }
+
+    /// The next page of a scroll opened by [`EsClient::scroll_open`]; empty after the last one.
+    pub async fn scroll_next(&self, scroll_id: &str, keep_alive: &str) -> EsResult<ScrollPage> {
+        let body = serde_json::json!({"scroll": keep_alive, "scroll_id": scroll_id});
+        let answer = self
+            .request_json(Method::Post, "/_search/scroll", &[], Some(&body))
+            .await?;
+        Ok(ScrollPage::from_answer(answer))
+    }
+
+    /// Frees a scroll's server-side context (it would otherwise live until its keep-alive ends).
+    pub async fn scroll_close(&self, scroll_id: &str) -> EsResult<()> {
+        let body = serde_json::json!({ "scroll_id": [scroll_id] });
+        self.request_json(Method::Delete, "/_search/scroll", &[], Some(&body))
+            .await?;
+        Ok(())
+    }
+}
+
+/// One page of a scroll.
+#[derive(Debug, Clone, Default)]
+pub struct ScrollPage {
+    /// The id to ask for the next page with (servers may change it between pages).
+    pub scroll_id: Option<String>,
+    pub hits: Vec<super::index::Hit>,
+}
+
+impl ScrollPage {
+    fn from_answer(mut answer: Value) -> ScrollPage {
+        let hits = match answer["hits"]["hits"].take() {
+            Value::Array(hits) => hits,
+            _ => Vec::new(),
+        };
+        ScrollPage {
+            scroll_id: answer["_scroll_id"].as_str().map(str::to_string),
+            hits: hits
+                .into_iter()
+                .map(|mut h| super::index::Hit {
+                    index: h["_index"].as_str().unwrap_or_default().to_string(),
+                    id: h["_id"].as_str().unwrap_or_default().to_string(),
+                    routing: h["_routing"].as_str().map(str::to_string),
+                    version: h["_version"].as_u64(),
+                    source: h["_source"].take(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The error and its causes joined, because reqwest's top-level message ("error sending request")
