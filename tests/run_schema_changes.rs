@@ -242,7 +242,8 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     let cert = f.db("certify_service");
     let result = run_with(&f, |_stop| async {
         f.wait_for_alias().await?;
-        // Committed before the statement: must be in the index when the sync stops.
+        // Committed before the statement: in the index once the sync is past the statement
+        // (when it stops, it may still be unapplied: its rebuild would read the retyped column).
         f.exec(&format!(
             "UPDATE `{cert}`.vehicle SET status = 3 WHERE id = 1"
         ))
@@ -286,10 +287,17 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     }
     assert!(!message.contains(". "), "one sentence: {message}");
 
-    // The change before the statement is in the index; the one after it is not.
+    // The change after the statement is not in the index, and no document was lost.
     let served = f.served().await?;
-    assert_eq!(doc(&served, "vehicle_1")?["vehicle_status"], 3);
     assert_eq!(doc(&served, "vehicle_5")?["vehicle_status"], 0);
+    assert!(
+        [0, 3].contains(
+            &doc(&served, "vehicle_1")?["vehicle_status"]
+                .as_i64()
+                .unwrap_or(-1)
+        ),
+        "{served:?}"
+    );
     // The checkpoint stays before the statement, so a restart reads it again.
     let checkpoint = f
         .state
@@ -334,6 +342,7 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     let fixture = &f;
     let report = run_with(&f, |stop| async move {
         let expected = fixture.wait_until_fresh("fresh_fixed").await?;
+        assert_eq!(doc(&expected, "vehicle_1")?["vehicle_status"], 3);
         assert_eq!(doc(&expected, "vehicle_5")?["vehicle_status"], 4);
         stop.send(true).map_err(fail)
     })

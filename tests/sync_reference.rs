@@ -18,6 +18,7 @@ use mee_runtime::es::EsClient;
 use mee_runtime::mysql::Source;
 use mee_runtime::pipeline::IndexPipeline;
 use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
+use mee_runtime::value::Value;
 use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, fail};
 use serde_json::{Value as Json, json};
 
@@ -92,6 +93,24 @@ impl Case {
         let sql = physical(&self.mysql, sql);
         self.mysql.exec(&sql).await?;
         let synced = self.replay_from(&self.position.clone()).await?;
+        self.position = synced.position()?;
+        Ok(synced)
+    }
+
+    /// [`Case::change`] where documents may fail to build (they are returned, not an error).
+    async fn change_with_failures(&mut self, sql: &str) -> TestResult<Synced> {
+        let sql = physical(&self.mysql, sql);
+        self.mysql.exec(&sql).await?;
+        let synced = apply_binlog(
+            &self.mysql,
+            &self.source,
+            self.index,
+            &self.es,
+            &self.position.clone(),
+            &self.alias,
+            EACH_TRANSACTION,
+        )
+        .await?;
         self.position = synced.position()?;
         Ok(synced)
     }
@@ -714,5 +733,40 @@ async fn t37b_nested_insert_without_parent_query_is_applied() -> TestResult {
         json!("two")
     );
     assert_eq!(source(&docs, "2")?["items"], json!([]));
+    case.finish().await
+}
+
+/// Decision 7 with a master change: a document that fails to rebuild keeps its previous copy in
+/// the index (the failure is reported for the retry table); it is not deleted as if its master
+/// row had gone.
+#[tokio::test]
+async fn a_document_that_fails_to_rebuild_keeps_its_previous_copy() -> TestResult {
+    let mut case = Case::ct("").await?;
+    let before = source(&case.docs().await?, "carteam_user_1")?.clone();
+    // A master change, and a credit row that makes `sum` fail (T17b): each statement is its own
+    // transaction, and each rebuild reads the failing credit row.
+    let synced = case
+        .change_with_failures(
+            "UPDATE {carteam_service}.users SET name = 'alice2' WHERE id = 1;
+             UPDATE {carteam_service}.credit SET reward_line = NULL WHERE id = 20",
+        )
+        .await?;
+    assert!(!synced.build_failures.is_empty(), "{synced:?}");
+    assert!(
+        synced
+            .build_failures
+            .iter()
+            .all(|(key, _)| *key == Value::Int(1)),
+        "{:?}",
+        synced.build_failures
+    );
+    assert_eq!(synced.deleted, 0, "nothing deleted: {synced:?}");
+    assert_eq!(source(&case.docs().await?, "carteam_user_1")?, &before);
+
+    // Once the data is fixed, the next change rebuilds it.
+    case.change("UPDATE {carteam_service}.credit SET reward_line = 300 WHERE id = 20")
+        .await?;
+    let docs = case.check().await?;
+    assert_eq!(source(&docs, "carteam_user_1")?["user_name"], "alice2");
     case.finish().await
 }

@@ -288,7 +288,6 @@ async fn follow(
         let Some(event) = event else { break };
         let mut flush = false;
         let mut idle = false;
-        let mut ddl = None;
         match event {
             Some(BinlogEvent::Rows(rows)) => open.push(rows),
             Some(BinlogEvent::Commit { position: p, .. }) => {
@@ -302,15 +301,18 @@ async fn follow(
                 flush = true;
                 idle = true;
             }
-            // What committed before the statement is applied first, then the statement judged.
+            // The statement is judged before the batch read ahead of it is applied: that batch
+            // is rebuilt from the live tables, which already have the new shape. On a stop the
+            // batch is not applied and the checkpoint stays before it, so a restart after the
+            // fix applies it with the schema as compiled.
             Some(BinlogEvent::Ddl {
                 schema,
                 query,
                 position: at,
                 ..
             }) => {
+                guard.check(svc.source, &schema, &query, &at).await?;
                 flush = true;
-                ddl = Some((schema, query, at));
             }
             Some(_) => {}
             None => break,
@@ -340,10 +342,6 @@ async fn follow(
             committed_rows = 0;
             position = at;
             last_flush = Instant::now();
-        }
-        // An error leaves the checkpoint before the statement, so a restart judges it again.
-        if let Some((schema, query, at)) = ddl.take() {
-            guard.check(svc.source, &schema, &query, &at).await?;
         }
         // Caught up: nothing new for a while and everything read is applied.
         if idle && alias_pending && open.is_empty() && committed.is_empty() {

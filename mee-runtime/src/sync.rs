@@ -12,7 +12,7 @@
 use crate::binlog::{RowKind, RowsEvent};
 use crate::es::{BatchOutcome, BulkOp, BulkWriter, EsError, VersionType};
 use crate::mysql::{MysqlError, Session, SourceConfig, Statement};
-use crate::pipeline::{IndexPipeline, SourceRole, SourceTable, affected_keys, distinct_keys};
+use crate::pipeline::{IndexPipeline, Key, SourceRole, SourceTable, affected_keys, distinct_keys};
 use crate::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -90,7 +90,8 @@ pub async fn apply_changes_mirrored(
     let (index, statements) = (*index, *statements);
     let mut applied = Applied::default();
     let mut keys: Vec<Value> = Vec::new();
-    let mut old_placements: HashSet<(String, Option<String>)> = HashSet::new();
+    // Where documents of changed master rows lived, with the master keys they belonged to.
+    let mut old_placements: HashMap<(String, Option<String>), Vec<Value>> = HashMap::new();
     for event in events {
         let db = logical
             .get(event.schema())
@@ -124,7 +125,8 @@ pub async fn apply_changes_mirrored(
                             .and_then(|i| before.get(i).cloned())
                     };
                     if let Some(p) = index.placement(&lookup) {
-                        old_placements.insert(p);
+                        let key = start.and_then(|i| before.get(i).cloned());
+                        old_placements.entry(p).or_default().extend(key);
                     }
                 }
             }
@@ -157,9 +159,21 @@ pub async fn apply_changes_mirrored(
         }
     }
     let placed_ids: HashSet<&String> = placed.iter().map(|(id, _)| id).collect();
+    // A document that failed to rebuild keeps its old copy: the failure is in the retry table,
+    // and an old document is better than none until the retry succeeds.
+    let failed: HashSet<Key> = applied
+        .build_failures
+        .iter()
+        .map(|(key, _)| Key::of(key))
+        .collect();
     let mut deletes = Vec::new();
     let mut moved = false;
-    for (id, routing) in old_placements.difference(&placed).cloned() {
+    for ((id, routing), keys) in old_placements {
+        if placed.contains(&(id.clone(), routing.clone()))
+            || keys.iter().any(|k| failed.contains(&Key::of(k)))
+        {
+            continue;
+        }
         moved |= placed_ids.contains(&id);
         let mut op =
             BulkOp::delete(write_to.clone(), id).version(version, VersionType::ExternalGte);
