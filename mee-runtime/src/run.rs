@@ -41,6 +41,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// How often a running sync logs where it is.
+const STATUS_EVERY: Duration = Duration::from_secs(30);
+
 /// How `run` follows the binlog.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -214,6 +217,8 @@ async fn follow(
     let mut committed_rows = 0usize;
     let mut committed_at: Option<BinlogPosition> = None;
     let mut last_flush = Instant::now();
+    let mut last_status = Instant::now();
+    let mut last_commit_time = 0u32;
     let mut switch: Option<SwitchOver<'_>> = None;
     let mut retired: Vec<String> = Vec::new();
     // The catch-up future borrows these for as long as it runs.
@@ -290,7 +295,11 @@ async fn follow(
         let mut idle = false;
         match event {
             Some(BinlogEvent::Rows(rows)) => open.push(rows),
-            Some(BinlogEvent::Commit { position: p, .. }) => {
+            Some(BinlogEvent::Commit {
+                position: p,
+                timestamp,
+            }) => {
+                last_commit_time = timestamp;
                 committed_rows += open.iter().map(|e| e.rows.len()).sum::<usize>();
                 committed.append(&mut open);
                 committed_at = Some(p);
@@ -342,6 +351,22 @@ async fn follow(
             committed_rows = 0;
             position = at;
             last_flush = Instant::now();
+            if last_status.elapsed() >= STATUS_EVERY {
+                last_status = Instant::now();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                tracing::info!(
+                    alias,
+                    index = %write_to,
+                    at = %position,
+                    lag_s = now.saturating_sub(u64::from(last_commit_time)),
+                    batches = report.batches,
+                    rebuilt = report.rebuilt,
+                    deleted = report.deleted,
+                    "following"
+                );
+            }
         }
         // Caught up: nothing new for a while and everything read is applied.
         if idle && alias_pending && open.is_empty() && committed.is_empty() {
