@@ -290,10 +290,12 @@ async fn follow(
             }
             event = reader.next() => Some(event?),
         };
-        let Some(event) = event else { break };
-        let mut flush = false;
+        // A stop request (`None`) or the end of a non-blocking binlog (`Some(None)`): apply what
+        // is committed, then leave.
+        let stopping = !matches!(event, Some(Some(_)));
+        let mut flush = stopping;
         let mut idle = false;
-        match event {
+        match event.flatten() {
             Some(BinlogEvent::Rows(rows)) => open.push(rows),
             Some(BinlogEvent::Commit {
                 position: p,
@@ -323,8 +325,7 @@ async fn follow(
                 guard.check(svc.source, &schema, &query, &at).await?;
                 flush = true;
             }
-            Some(_) => {}
-            None => break,
+            Some(_) | None => {}
         }
         if flush && let Some(at) = committed_at.take() {
             let target = SyncTarget {
@@ -368,6 +369,9 @@ async fn follow(
                 );
             }
         }
+        if stopping {
+            break;
+        }
         // Caught up: nothing new for a while and everything read is applied.
         if idle && alias_pending && open.is_empty() && committed.is_empty() {
             promote(
@@ -384,28 +388,6 @@ async fn follow(
             report.promoted.push(write_to.to_string());
             alias_pending = false;
         }
-    }
-    if let Some(at) = committed_at.take() {
-        let target = SyncTarget {
-            index,
-            statements,
-            logical,
-            write_to: write_to.clone(),
-        };
-        let mirrors: Vec<Arc<str>> = switch.iter().map(|s| s.to.clone()).collect();
-        apply_batch(
-            &target,
-            &mirrors,
-            svc,
-            options,
-            &mut session,
-            &mut writer,
-            &committed,
-            &at,
-            &checkpoint_key,
-            report,
-        )
-        .await?;
     }
     writer.flush().await;
     Ok(())
@@ -478,7 +460,7 @@ pub(crate) async fn record_failures(
 /// Applies one batch (to the serving index and any mirror), records its failures, then saves
 /// the checkpoint (in that order: the checkpoint never passes a write that was not acknowledged
 /// or recorded).
-#[allow(clippy::too_many_arguments)] // A private step of the loop, called from two places.
+#[allow(clippy::too_many_arguments)] // A private step of the loop.
 async fn apply_batch(
     target: &SyncTarget<'_>,
     mirrors: &[Arc<str>],
