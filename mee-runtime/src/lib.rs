@@ -30,7 +30,7 @@ pub mod __private {
     pub use crate::mysql::{ExpectedColumn, ExpectedTable, MysqlError, Session, Sql, Statement};
     pub use crate::pipeline::{
         BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, LinkStep, Page,
-        SourceRole, SourceTable, distinct_keys, fetch_first, fetch_groups, row_error,
+        SourceRole, SourceTable, distinct_keys, execute_sql, fetch_first, fetch_groups, row_error,
     };
     pub use crate::value::{Date, DateTime, Time, Value};
 }

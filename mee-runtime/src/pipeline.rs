@@ -212,6 +212,38 @@ async fn read_rows<R>(
         .await
 }
 
+/// Runs an `executeSQL` statement for a page, one parameter list per document, `None` for a
+/// document whose item has no row (reference §2.4: its field is `null_value` and no query runs).
+/// The statements run in `database`, at the session's read concurrency
+/// ([`Session::fetch_each`]). Each result is the first column of the first row, NULL when the
+/// statement returns no row; a failed statement fails the page.
+pub async fn execute_sql(
+    session: &mut Session,
+    database: &str,
+    sql: &str,
+    args: Vec<Option<Vec<Value>>>,
+) -> Result<Vec<Option<Value>>, MysqlError> {
+    let documents = args.len();
+    let (docs, params): (Vec<usize>, Vec<Vec<Value>>) = args
+        .into_iter()
+        .enumerate()
+        .filter_map(|(doc, a)| a.map(|a| (doc, a)))
+        .unzip();
+    let concurrency = session.read_concurrency();
+    let results = session
+        .fetch_each(database, sql, &params, concurrency)
+        .await?;
+    let mut out = vec![None; documents];
+    for (doc, rows) in docs.into_iter().zip(results) {
+        let first = rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next());
+        out[doc] = Some(first.unwrap_or(Value::Null));
+    }
+    Ok(out)
+}
+
 /// A dependent row that does not fit the compiled schema: the live table changed in a way the
 /// start-up check should have caught. It fails the page, with the table named.
 pub fn row_error(table: &str, e: crate::doc::RowError) -> MysqlError {

@@ -326,8 +326,18 @@ impl Gen<'_> {
     }
 
     /// `executeSQL` fields of the top-level list: one query per document whose item has a row
-    /// (reference §2.4: no row means `null_value` and no query), on the same session, after
-    /// switching its default database to the item's (the SQL names tables unqualified).
+    /// (reference §2.4: no row means `null_value` and no query), in the item's database (the SQL
+    /// names tables unqualified), all of the page's in one `rt::execute_sql` call, which runs them
+    /// concurrently on pooled connections next to the session.
+    ///
+    /// They are not batched into one `IN (...) GROUP BY` statement: the SQL is the author's
+    /// text, and the rewrite is equivalent only for narrow shapes that need checking against the
+    /// DDL: one aggregate whose empty-set value is known (`COUNT` 0, the others NULL), an
+    /// equality on an integer column against an integer argument (text keys match under
+    /// collations the in-memory join would have to reproduce), no `LIMIT`, `HAVING`, `DISTINCT`,
+    /// joins, further placeholders or non-deterministic functions, and no `SUM`/`AVG` of floats
+    /// or `GROUP_CONCAT` (their result depends on the order rows are visited). Running every
+    /// statement exactly as written, only concurrently, keeps each one's meaning.
     fn execute_sql(&self, list: ListId, master: &Item, stmt_of: &[(ItemId, usize)]) -> TokenStream {
         let mut blocks = Vec::new();
         for item in self.c.model.items_of(list) {
@@ -358,30 +368,27 @@ impl Gen<'_> {
                         _ => quote!(rt::Value::Null),
                     })
                     .collect();
+                let uses_row = call
+                    .args
+                    .iter()
+                    .any(|a| matches!(a, crate::expr::dbfield::Expr::Column { .. }));
+                let r = if uses_row { quote!(r) } else { quote!(_) };
                 let results = format_ident!("sql_{}", names::snake(&e.es_field.value));
                 let row = self.resolve(item, master);
                 let m = format_ident!("{}", names::snake(&master.key.value));
                 // The item's own statement tells which physical database to use.
-                let use_db = match stmt_of.iter().find(|(i, _)| *i == item.id) {
+                let db = match stmt_of.iter().find(|(i, _)| *i == item.id) {
                     Some((_, n)) => quote!(stmts[#n].physical_database()),
                     None => quote!(stmts[0].physical_database()),
                 };
                 blocks.push(quote! {
-                    let mut #results: Vec<Option<rt::Value>> = Vec::with_capacity(masters.len());
-                    {
-                        let db = #use_db.replace('`', "``");
-                        session.fetch_text(&format!("USE `{db}`")).await?;
-                        for #m in &masters {
-                            let value = match #row {
-                                Some(r) => {
-                                    let rows = session.fetch(#sql, &[#(#args),*]).await?;
-                                    Some(rows.into_iter().next().and_then(|row| row.into_iter().next()).unwrap_or(rt::Value::Null))
-                                }
-                                None => None,
-                            };
-                            #results.push(value);
-                        }
-                    }
+                    let #results = rt::execute_sql(
+                        session,
+                        #db,
+                        #sql,
+                        masters.iter().map(|#m| #row.map(|#r| vec![#(#args),*])).collect(),
+                    )
+                    .await?;
                 });
             }
         }
@@ -725,7 +732,7 @@ impl Gen<'_> {
                         }));
                     }
                     EntryValue::Expr { expr, .. } if !expr.sql_calls().is_empty() => {
-                        // Read before assembly, one query per document (see `execute_sql`).
+                        // Read before assembly for the whole page (see `execute_sql`).
                         if l.parent.is_some() {
                             args.push(quote!(None));
                         } else {

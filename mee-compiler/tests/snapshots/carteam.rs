@@ -818,80 +818,48 @@ pub mod carteam {
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let mut sql_loan_count: Vec<Option<rt::Value>> = Vec::with_capacity(
-                masters.len(),
-            );
-            {
-                let db = stmts[7usize].physical_database().replace('`', "``");
-                session.fetch_text(&format!("USE `{db}`")).await?;
-                for users in &masters {
-                    let value = match rows_loan_base
-                        .get(
-                            &rt::Key::of(
-                                &match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                },
-                            ),
-                        )
-                    {
-                        Some(r) => {
-                            let rows = session
-                                .fetch(
-                                    "select count(*) from loan_base where user_id=? and status in (100,101,102)",
-                                    &[r.user_id.to_value()],
+            let sql_loan_count = rt::execute_sql(
+                    session,
+                    stmts[7usize].physical_database(),
+                    "select count(*) from loan_base where user_id=? and status in (100,101,102)",
+                    masters
+                        .iter()
+                        .map(|users| {
+                            rows_loan_base
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
                                 )
-                                .await?;
-                            Some(
-                                rows
-                                    .into_iter()
-                                    .next()
-                                    .and_then(|row| row.into_iter().next())
-                                    .unwrap_or(rt::Value::Null),
-                            )
-                        }
-                        None => None,
-                    };
-                    sql_loan_count.push(value);
-                }
-            }
-            let mut sql_unrepaid_loan_count: Vec<Option<rt::Value>> = Vec::with_capacity(
-                masters.len(),
-            );
-            {
-                let db = stmts[7usize].physical_database().replace('`', "``");
-                session.fetch_text(&format!("USE `{db}`")).await?;
-                for users in &masters {
-                    let value = match rows_loan_base
-                        .get(
-                            &rt::Key::of(
-                                &match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                },
-                            ),
-                        )
-                    {
-                        Some(r) => {
-                            let rows = session
-                                .fetch(
-                                    "select count(*) from loan_base where user_id=? and status in (100)",
-                                    &[r.user_id.to_value()],
+                                .map(|r| vec![r.user_id.to_value()])
+                        })
+                        .collect(),
+                )
+                .await?;
+            let sql_unrepaid_loan_count = rt::execute_sql(
+                    session,
+                    stmts[7usize].physical_database(),
+                    "select count(*) from loan_base where user_id=? and status in (100)",
+                    masters
+                        .iter()
+                        .map(|users| {
+                            rows_loan_base
+                                .get(
+                                    &rt::Key::of(
+                                        &match Some(users) {
+                                            Some(d) => d.id.to_value(),
+                                            None => rt::Value::Null,
+                                        },
+                                    ),
                                 )
-                                .await?;
-                            Some(
-                                rows
-                                    .into_iter()
-                                    .next()
-                                    .and_then(|row| row.into_iter().next())
-                                    .unwrap_or(rt::Value::Null),
-                            )
-                        }
-                        None => None,
-                    };
-                    sql_unrepaid_loan_count.push(value);
-                }
-            }
+                                .map(|r| vec![r.user_id.to_value()])
+                        })
+                        .collect(),
+                )
+                .await?;
             for (doc_index, users) in masters.iter().enumerate() {
                 let key = users.id.to_value();
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {

@@ -42,11 +42,18 @@ pub struct SourceConfig {
     /// Prepared statements cached per connection. Each batched statement has up to
     /// `log2(max_keys_per_query) + 2` variants (one per padded key-list size).
     pub stmt_cache_size: usize,
+    /// Statements in flight at once for reads that cannot be batched (`executeSQL`, one
+    /// statement per document): one on the reading session, the rest on pooled connections
+    /// ([`Session::fetch_each`]); at most `pool_max`. The default, 4, is half the default pool,
+    /// so parallel readers and the sync still find free connections.
+    ///
+    /// [`Session::fetch_each`]: super::Session::fetch_each
+    pub concurrent_reads: usize,
 }
 
 impl SourceConfig {
     /// Defaults for everything but the URL: a pool of 1-8 connections, 10 s to connect, no
-    /// statement limit, 1000 keys per look-up.
+    /// statement limit, 1000 keys per look-up, 4 unbatchable reads at a time.
     pub fn new(url: impl Into<String>) -> Self {
         SourceConfig {
             url: url.into(),
@@ -57,6 +64,7 @@ impl SourceConfig {
             statement_timeout: None,
             max_keys_per_query: 1000,
             stmt_cache_size: 256,
+            concurrent_reads: 4,
         }
     }
 

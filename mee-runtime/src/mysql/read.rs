@@ -13,12 +13,14 @@
 //! statement per dependent item and page, not per row).
 //!
 //! [`Source::fetch_concurrent`] runs many statements in parallel over pooled connections, for
-//! the few reads that cannot be batched. Pooled connections are not in the snapshot: each
-//! statement sees the data committed when it runs. The sync engine can use them freely (it
-//! rebuilds documents from current data and versions them by binlog position); a full update
-//! that uses them gives up the single point in time for those reads, which is correct only
-//! because the sync, started from the snapshot position, later rebuilds every document that a
-//! newer change touched.
+//! the few reads that cannot be batched, and [`Session::fetch_each`] does the same for generated
+//! code, which holds only a session (`executeSQL`, one statement per document): the session runs
+//! statements itself and pooled connections of its source join in while work remains. Pooled
+//! connections are not in the snapshot: each statement sees the data committed when it runs.
+//! The sync engine can use them freely (it rebuilds documents from current data and versions
+//! them by binlog position); a full update that uses them gives up the single point in time for
+//! those reads, which is correct only because the sync, started from the snapshot position,
+//! later rebuilds every document that a newer change touched.
 
 use super::MysqlError;
 use super::config::SourceConfig;
@@ -29,8 +31,9 @@ use crate::value::Value;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Params, Pool};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// The source database: configuration plus a connection pool. Cheap to share by reference;
 /// creating it does no I/O (use [`Source::connect`] to fail early when the server is unreachable).
@@ -105,7 +108,17 @@ impl Source {
             conn,
             server: self.server.clone(),
             snapshot: false,
+            side: Some(self.side_connections()),
         })
+    }
+
+    /// What a session of this source needs to run statements on pooled connections too.
+    fn side_connections(&self) -> SideConnections {
+        SideConnections {
+            pool: self.pool.clone(),
+            limit: self.config.pool_max.max(1),
+            default: self.config.concurrent_reads.max(1),
+        }
     }
 
     /// A new connection outside the pool (closed when dropped).
@@ -220,10 +233,24 @@ pub(crate) fn connect_error(server: &str, e: &mysql_async::Error) -> MysqlError 
 /// One connection: pooled ([`Source::session`]) or the snapshot transaction's
 /// ([`Snapshot`] dereferences to its session). Statements may read any database of the server
 /// (statements name their databases), so one session serves every logical database.
+///
+/// A session made by a [`Source`] may also borrow pooled connections of that source for
+/// [`Session::fetch_each`]; [`Session::without_side_connections`] keeps it to its own.
 pub struct Session {
     conn: Conn,
     server: Arc<str>,
     snapshot: bool,
+    side: Option<SideConnections>,
+}
+
+/// The pool a session may borrow connections from for [`Session::fetch_each`].
+#[derive(Clone)]
+struct SideConnections {
+    pool: Pool,
+    /// At most this many statements at once, the session's own included (the pool's size).
+    limit: usize,
+    /// How many by default ([`SourceConfig::concurrent_reads`]).
+    default: usize,
 }
 
 impl std::fmt::Debug for Session {
@@ -231,8 +258,86 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("server", &self.server)
             .field("snapshot", &self.snapshot)
+            .field("side_connections", &self.side.as_ref().map(|s| s.limit))
             .finish()
     }
+}
+
+/// The shared work list of [`Session::fetch_each`]: workers claim parameter lists by index.
+struct WorkQueue {
+    len: usize,
+    next: AtomicUsize,
+    stopped: AtomicBool,
+    /// Becomes true once every index is claimed (or the work stopped): a worker still waiting
+    /// for a connection then has nothing to do and gives up instead of holding a pool slot.
+    claimed_all: watch::Sender<bool>,
+}
+
+impl WorkQueue {
+    fn new(len: usize) -> WorkQueue {
+        WorkQueue {
+            len,
+            next: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            claimed_all: watch::Sender::new(len == 0),
+        }
+    }
+
+    fn claim(&self) -> Option<usize> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i + 1 >= self.len {
+            self.claimed_all.send_replace(true);
+        }
+        (i < self.len).then_some(i)
+    }
+
+    /// After an error: the others finish the statement they run and claim nothing more, so no
+    /// statement is abandoned half-read on its connection.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.claimed_all.send_replace(true);
+    }
+
+    async fn all_claimed(&self) {
+        let mut rx = self.claimed_all.subscribe();
+        // The sender lives as long as the queue, so this only ends when the value turns true.
+        let _ = rx.wait_for(|all| *all).await;
+    }
+}
+
+/// One worker of [`Session::fetch_each`]: claims parameter lists until none is left, switching
+/// the connection to the database before its first statement.
+async fn drain(
+    session: &mut Session,
+    queue: &WorkQueue,
+    use_db: &str,
+    sql: &str,
+    params: &[Vec<Value>],
+) -> Result<Vec<(usize, Vec<Vec<Value>>)>, MysqlError> {
+    let mut done = Vec::new();
+    let mut in_database = false;
+    while let Some(i) = queue.claim() {
+        let step = async {
+            if !in_database {
+                if let Err(e) = session.conn.query_drop(use_db).await {
+                    return Err(session.query_error(use_db, e));
+                }
+                in_database = true;
+            }
+            session.fetch(sql, &params[i]).await
+        };
+        match step.await {
+            Ok(rows) => done.push((i, rows)),
+            Err(e) => {
+                queue.stop();
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
 }
 
 fn params_of(params: &[Value]) -> Params {
@@ -265,6 +370,96 @@ impl Session {
     /// The driver connection, for statements this module does not cover.
     pub fn conn(&mut self) -> &mut Conn {
         &mut self.conn
+    }
+
+    /// This session without pooled connections: [`Session::fetch_each`] then runs every
+    /// statement on this connection, one after the other (inside the snapshot, for a snapshot).
+    pub fn without_side_connections(mut self) -> Session {
+        self.side = None;
+        self
+    }
+
+    /// How many statements [`Session::fetch_each`] should run at once by default: the source's
+    /// [`SourceConfig::concurrent_reads`], or 1 for a session without pooled connections.
+    pub fn read_concurrency(&self) -> usize {
+        self.side.as_ref().map_or(1, |s| s.default)
+    }
+
+    /// Runs `sql` once per parameter list with `database` as the default database (the
+    /// statement may name its tables unqualified), and returns each statement's rows in input
+    /// order.
+    ///
+    /// At most `concurrency` statements run at once (bounded by the pool's size): one on this
+    /// session and the others on pooled connections of the source that made it, each of which
+    /// joins only while unclaimed work remains, so a busy pool slows the call down but never
+    /// blocks it. A session without pooled connections runs them one after the other. On a
+    /// snapshot, the statements this session runs read the snapshot and the others read current
+    /// data (see the module documentation for why a full update may mix them). The default
+    /// database of every connection used stays `database` afterwards.
+    ///
+    /// The first failing statement fails the call; the other workers finish their current
+    /// statement and stop.
+    pub async fn fetch_each(
+        &mut self,
+        database: &str,
+        sql: &str,
+        params: &[Vec<Value>],
+        concurrency: usize,
+    ) -> Result<Vec<Vec<Vec<Value>>>, MysqlError> {
+        let mut out: Vec<Vec<Vec<Value>>> = vec![Vec::new(); params.len()];
+        if params.is_empty() {
+            return Ok(out);
+        }
+        let use_db = format!("USE `{}`", database.replace('`', "``"));
+        // A prepared statement stays bound to the tables of the database that was the default
+        // when it was prepared, and connections cache prepared statements by their text: naming
+        // the database in a comment gives every database its own cache entry.
+        let sql = format!("/* {} */ {sql}", database.replace("*/", "* /"));
+        let extras = match &self.side {
+            Some(side) => concurrency.clamp(1, side.limit).min(params.len()) - 1,
+            None => 0,
+        };
+        let side = self.side.clone();
+        let server = self.server.clone();
+        let queue = WorkQueue::new(params.len());
+        let (queue, use_db, sql) = (&queue, use_db.as_str(), sql.as_str());
+        let helpers = (0..extras).map(|_| {
+            let side = side.clone();
+            let server = server.clone();
+            async move {
+                let Some(side) = side else {
+                    return Ok(Vec::new());
+                };
+                let conn = tokio::select! {
+                    biased;
+                    () = queue.all_claimed() => return Ok(Vec::new()),
+                    conn = side.pool.get_conn() => match conn {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            // The session's own worker still does the work; a helper is only
+                            // an extra, so a full server or pool costs speed, not the read.
+                            tracing::debug!(error = %e, "no pooled connection for a concurrent read");
+                            return Ok(Vec::new());
+                        }
+                    },
+                };
+                let mut helper = Session {
+                    conn,
+                    server,
+                    snapshot: false,
+                    side: None,
+                };
+                drain(&mut helper, queue, use_db, sql, params).await
+            }
+        });
+        let own = drain(self, queue, use_db, sql, params);
+        let (own, helpers) = futures::future::join(own, futures::future::join_all(helpers)).await;
+        for done in std::iter::once(own).chain(helpers) {
+            for (i, rows) in done? {
+                out[i] = rows;
+            }
+        }
+        Ok(out)
     }
 
     fn query_error(&self, sql: &str, source: mysql_async::Error) -> MysqlError {
@@ -466,6 +661,7 @@ impl Snapshot {
             conn,
             server: source.server.clone(),
             snapshot: true,
+            side: Some(source.side_connections()),
         };
         for sql in [
             "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
