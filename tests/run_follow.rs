@@ -7,9 +7,7 @@ mod common;
 
 use common::sync::{eventually_equal, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::run::{RunOptions, Services, run};
-use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
-use mee_runtime::update::UpdateOptions;
+use mee_runtime::run::{Services, run};
 use mee_testkit::{TestResult, eventually, fail};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -26,32 +24,9 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
         .await?;
     let source = common::source(&mysql).await?;
     let (test_es, es) = common::es().await?;
-    let state = StateStore::new(
-        es.clone(),
-        StateConfig {
-            index: test_es.name("mee-state"),
-            ..StateConfig::default()
-        },
-    )
-    .map_err(fail)?;
-    let retry = RetryTable::new(
-        es.clone(),
-        RetryConfig {
-            index: test_es.name("mee-retry"),
-            ..RetryConfig::default()
-        },
-    )
-    .map_err(fail)?;
+    let (state, retry) = common::stores(&test_es, &es)?;
     let alias = test_es.name("index_vehicle");
-    let options = RunOptions {
-        update: UpdateOptions {
-            alias: Some(alias.clone()),
-            ..UpdateOptions::default()
-        },
-        server_id: 3_000_000 + std::process::id() % 1_000_000,
-        batch_wait: Duration::from_millis(100),
-        ..RunOptions::default()
-    };
+    let options = common::run_options(&alias, 3_000_000);
     let (cert, track) = (
         mysql.db("certify_service").to_string(),
         mysql.db("track_service").to_string(),

@@ -6,18 +6,14 @@
 
 mod common;
 
+use common::Env;
+use common::sync::{Doc, documents, eventually_equal, find, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::es::EsClient;
-use mee_runtime::mysql::Source;
-use mee_runtime::preflight::SchemaChangeError;
-use mee_runtime::run::{RunError, RunOptions, RunReport, Services, run};
-use mee_runtime::state::{
-    CheckpointKey, PipelineKey, RetryConfig, RetryTable, StateConfig, StateStore,
-};
-use mee_runtime::update::{
-    CollectFailures, NoProgress, UpdateError, UpdateOptions, full_update, update_with_state,
-};
-use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, eventually, fail};
+use mee_runtime::preflight::{PreflightError, SchemaChangeError};
+use mee_runtime::run::{RunError, RunOptions, RunReport, run};
+use mee_runtime::state::{CheckpointKey, PipelineKey};
+use mee_runtime::update::{NoProgress, UpdateError, update_with_state};
+use mee_testkit::{TestFailure, TestResult, eventually, fail};
 use serde_json::Value as Json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,102 +23,30 @@ use tokio::sync::watch;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 struct Fixture {
-    mysql: TestMysql,
-    source: Source,
-    test_es: TestEs,
-    es: EsClient,
-    state: StateStore,
-    retry: RetryTable,
-    alias: String,
+    env: Env,
     options: RunOptions,
 }
 
 impl Fixture {
     async fn new(server_id_base: u32) -> TestResult<Fixture> {
-        let mysql = common::vehicles().await?;
-        let source = common::source(&mysql).await?;
-        let (test_es, es) = common::es().await?;
-        let state = StateStore::new(
-            es.clone(),
-            StateConfig {
-                index: test_es.name("mee-state"),
-                ..StateConfig::default()
-            },
-        )
-        .map_err(fail)?;
-        let retry = RetryTable::new(
-            es.clone(),
-            RetryConfig {
-                index: test_es.name("mee-retry"),
-                ..RetryConfig::default()
-            },
-        )
-        .map_err(fail)?;
-        let alias = test_es.name("index_vehicle");
-        let options = RunOptions {
-            update: UpdateOptions {
-                alias: Some(alias.clone()),
-                ..UpdateOptions::default()
-            },
-            server_id: server_id_base + std::process::id() % 1_000_000,
-            batch_wait: Duration::from_millis(100),
-            ..RunOptions::default()
-        };
-        Ok(Fixture {
-            mysql,
-            source,
-            test_es,
-            es,
-            state,
-            retry,
-            alias,
-            options,
-        })
-    }
-
-    fn services(&self) -> Services<'_> {
-        Services {
-            source: &self.source,
-            es: &self.es,
-            state: &self.state,
-            retry: &self.retry,
-        }
+        let env = Env::new(common::vehicles().await?, "index_vehicle").await?;
+        let options = common::run_options(&env.alias, server_id_base);
+        Ok(Fixture { env, options })
     }
 
     fn db(&self, logical: &str) -> String {
-        self.mysql.db(logical).to_string()
+        self.env.mysql.db(logical).to_string()
     }
 
     async fn exec(&self, sql: &str) -> TestResult {
-        let mut conn = self.mysql.admin_conn().await?;
+        let mut conn = self.env.mysql.admin_conn().await?;
         mysql_async::prelude::Queryable::query_drop(&mut conn, sql)
             .await
             .map_err(fail)
     }
 
-    /// The documents a fresh full update of the current MySQL state builds.
-    async fn fresh(&self, name: &str) -> TestResult<Vec<(String, Json)>> {
-        let scratch = self.test_es.name(name);
-        let options = UpdateOptions {
-            alias: Some(scratch.clone()),
-            ..UpdateOptions::default()
-        };
-        full_update(
-            &veh::Index,
-            &self.source,
-            &self.es,
-            &options,
-            &mut CollectFailures::default(),
-            &NoProgress,
-        )
-        .await
-        .map_err(fail)?;
-        self.test_es.all_docs(&scratch).await
-    }
-
-    async fn served(&self) -> TestResult<Vec<(String, Json)>> {
-        self.es.refresh(&self.alias).await.map_err(fail)?;
-        self.test_es.all_docs(&self.alias).await
+    async fn served(&self) -> TestResult<Vec<Doc>> {
+        documents(&self.env.es, &self.env.alias).await
     }
 
     async fn wait_for_alias(&self) -> TestResult {
@@ -131,8 +55,9 @@ impl Fixture {
             DEADLINE,
             || async {
                 Ok(self
+                    .env
                     .es
-                    .alias_targets(&self.alias)
+                    .alias_targets(&self.env.alias)
                     .await
                     .ok()
                     .filter(|t| !t.is_empty()))
@@ -142,23 +67,41 @@ impl Fixture {
         .map(|_| ())
     }
 
+    /// A `run` that must be refused at start-up: its preflight error, or a failure saying
+    /// `expectation` and what happened instead.
+    async fn refused_run(&self, expectation: &str) -> TestResult<PreflightError> {
+        // Its stop sender is dropped at once, which `run` takes for a stop request: only its
+        // start-up checks are of interest.
+        match run(
+            &veh::Index,
+            &self.env.services(),
+            &self.options,
+            watch::channel(false).1,
+        )
+        .await
+        {
+            Err(RunError::Preflight(e)) => Ok(e),
+            other => Err(TestFailure::new(format!("{expectation}, got {other:?}"))),
+        }
+    }
+
     /// Waits until the served index equals a fresh full update of the current MySQL state.
-    async fn wait_until_fresh(&self, name: &str) -> TestResult<Vec<(String, Json)>> {
-        let expected = self.fresh(name).await?;
-        eventually(
-            "the synced index to equal a fresh full update",
-            DEADLINE,
-            || async { Ok((self.served().await? == expected).then_some(())) },
+    async fn wait_until_fresh(&self) -> TestResult<Vec<Doc>> {
+        let expected = fresh_documents(
+            &veh::Index,
+            &self.env.source,
+            &self.env.es,
+            &self.env.test_es,
         )
         .await?;
+        eventually_equal(&self.env.es, &self.env.alias, &expected, DEADLINE).await?;
         Ok(expected)
     }
 }
 
-fn doc<'a>(docs: &'a [(String, Json)], id: &str) -> TestResult<&'a Json> {
-    docs.iter()
-        .find(|(i, _)| i == id)
-        .map(|(_, d)| d)
+fn doc<'a>(docs: &'a [Doc], id: &str) -> TestResult<&'a Json> {
+    find(docs, id)
+        .map(|d| &d.source)
         .ok_or_else(|| TestFailure::new(format!("document `{id}` is missing: {docs:?}")))
 }
 
@@ -173,7 +116,7 @@ where
     // `run` takes a dropped sender for a stop request, so this one lives until `run` ends.
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
-    let services = f.services();
+    let services = f.env.services();
     let follower = run(&veh::Index, &services, &f.options, stop_rx);
     tokio::pin!(follower);
     let driver = driver(stop_tx.clone());
@@ -198,7 +141,7 @@ async fn a_column_added_mid_stream_changes_nothing_and_the_sync_goes_on() -> Tes
     let f = Fixture::new(8_000_000).await?;
     let (cert, track) = (f.db("certify_service"), f.db("track_service"));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let services = f.services();
+    let services = f.env.services();
     let follower = run(&veh::Index, &services, &f.options, stop_rx);
     let driver = async {
         f.wait_for_alias().await?;
@@ -219,7 +162,7 @@ async fn a_column_added_mid_stream_changes_nothing_and_the_sync_goes_on() -> Tes
              UPDATE `{cert}`.vehicle SET color = 'green' WHERE id = 5;"
         ))
         .await?;
-        let expected = f.wait_until_fresh("fresh_added").await?;
+        let expected = f.wait_until_fresh().await?;
         // The changes after the statements are in: the test cannot pass on an idle index.
         let v12 = doc(&expected, "vehicle_12")?;
         assert_eq!(v12["vehicle_type_name"], "a rather long type name", "{v12}");
@@ -232,7 +175,7 @@ async fn a_column_added_mid_stream_changes_nothing_and_the_sync_goes_on() -> Tes
     driven?;
     let report = report.map_err(fail)?;
     assert!(report.batches >= 1, "{report:?}");
-    f.mysql.drop_databases().await
+    f.env.mysql.drop_databases().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,8 +243,12 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     );
     // The checkpoint stays before the statement, so a restart reads it again.
     let checkpoint = f
+        .env
         .state
-        .get_checkpoint(&CheckpointKey::new("vehicles", format!("sync/{}", f.alias)))
+        .get_checkpoint(&CheckpointKey::new(
+            "vehicles",
+            format!("sync/{}", f.env.alias),
+        ))
         .await
         .map_err(fail)?
         .ok_or_else(|| TestFailure::new("no checkpoint was saved"))?
@@ -313,25 +260,14 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     assert!(saved < ddl_at, "checkpoint {saved} is not before {ddl_at}");
 
     // Restarting without a fix is refused at start-up, before any work.
-    let again = run(
-        &veh::Index,
-        &f.services(),
-        &f.options,
-        watch::channel(false).1,
-    )
-    .await;
-    match again {
-        Err(RunError::Preflight(e)) => assert!(
-            e.to_string()
-                .contains("`certify_service`.`vehicle`.`status` is `varchar(10)`"),
-            "{e}"
-        ),
-        other => {
-            return Err(TestFailure::new(format!(
-                "a restart on the changed schema should be refused, got {other:?}"
-            )));
-        }
-    }
+    let e = f
+        .refused_run("a restart on the changed schema should be refused")
+        .await?;
+    assert!(
+        e.to_string()
+            .contains("`certify_service`.`vehicle`.`status` is `varchar(10)`"),
+        "{e}"
+    );
 
     // The fix: the column back as compiled. The restart resumes before the statement, finds the
     // live column fine again, and applies the change made after it.
@@ -341,7 +277,7 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
     .await?;
     let fixture = &f;
     let report = run_with(&f, |stop| async move {
-        let expected = fixture.wait_until_fresh("fresh_fixed").await?;
+        let expected = fixture.wait_until_fresh().await?;
         assert_eq!(doc(&expected, "vehicle_1")?["vehicle_status"], 3);
         assert_eq!(doc(&expected, "vehicle_5")?["vehicle_status"], 4);
         stop.send(true).map_err(fail)
@@ -352,7 +288,7 @@ async fn an_incompatible_type_change_stops_before_it_and_a_restart_after_the_fix
         !report.full_update,
         "resumed from the checkpoint: {report:?}"
     );
-    f.mysql.drop_databases().await
+    f.env.mysql.drop_databases().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,21 +302,7 @@ async fn a_live_schema_unlike_the_ddl_stops_run_and_update_before_any_work() -> 
     ))
     .await?;
 
-    let result = run(
-        &veh::Index,
-        &f.services(),
-        &f.options,
-        watch::channel(false).1,
-    )
-    .await;
-    let err = match result {
-        Err(RunError::Preflight(e)) => e,
-        other => {
-            return Err(TestFailure::new(format!(
-                "`run` should refuse to start, got {other:?}"
-            )));
-        }
-    };
+    let err = f.refused_run("`run` should refuse to start").await?;
     // Both problems at once; the harmless widening of `vehicle_type.name` is not one.
     let problems = err.problems();
     assert_eq!(problems.len(), 2, "{problems:#?}");
@@ -405,10 +327,10 @@ async fn a_live_schema_unlike_the_ddl_stops_run_and_update_before_any_work() -> 
     // `mee update` refuses the same way.
     let update = update_with_state(
         &veh::Index,
-        &f.source,
-        &f.es,
-        &f.state,
-        &f.retry,
+        &f.env.source,
+        &f.env.es,
+        &f.env.state,
+        &f.env.retry,
         &f.options.update,
         &NoProgress,
     )
@@ -423,16 +345,19 @@ async fn a_live_schema_unlike_the_ddl_stops_run_and_update_before_any_work() -> 
     }
 
     // Nothing was done: no index, no alias, no pipeline state.
-    let indices =
-        f.es.list_indices(&format!("{}*", f.alias))
-            .await
-            .map_err(fail)?;
+    let indices = f
+        .env
+        .es
+        .list_indices(&format!("{}*", f.env.alias))
+        .await
+        .map_err(fail)?;
     assert!(indices.is_empty(), "{indices:?}");
     let state = f
+        .env
         .state
-        .get_pipeline(&PipelineKey::new("vehicles", f.alias.clone()))
+        .get_pipeline(&PipelineKey::new("vehicles", f.env.alias.clone()))
         .await
         .map_err(fail)?;
     assert!(state.is_none(), "{state:?}");
-    f.mysql.drop_databases().await
+    f.env.mysql.drop_databases().await
 }

@@ -9,24 +9,24 @@
 
 mod common;
 
+use common::Env;
+use common::sync::{eventually_equal, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::es::EsClient;
-use mee_runtime::mysql::Source;
 use mee_runtime::pipeline::IndexPipeline;
-use mee_runtime::run::{RunError, RunOptions, Services, run};
-use mee_runtime::state::{
-    PipelineKey, RetryConfig, RetryTable, StateConfig, StateError, StateStore,
-};
+use mee_runtime::run::{RunError, RunOptions, run};
+use mee_runtime::state::{PipelineKey, StateError};
 use mee_runtime::update::{
-    CollectFailures, NoProgress, UpdateError, UpdateOptions, full_update, update_with_state,
+    NoProgress, UpdateError, UpdateOptions, UpdateReport, update_with_state,
 };
-use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, eventually, fail};
+use mee_testkit::{TestFailure, TestResult, eventually, fail};
+use mysql_async::prelude::Queryable;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The vehicles fixture with `extra` more vehicles, so that a full update takes a moment.
-async fn fixture(extra: u32) -> TestResult<(TestMysql, Source, TestEs, EsClient, u64)> {
+/// The vehicles fixture with `extra` more vehicles, so that a full update takes a moment, and
+/// the number of documents a full update builds.
+async fn fixture(extra: u32) -> TestResult<(Env, u64)> {
     let mut mysql = common::vehicles().await?;
     let cert = mysql.db("certify_service").to_string();
     mysql
@@ -35,30 +35,37 @@ async fn fixture(extra: u32) -> TestResult<(TestMysql, Source, TestEs, EsClient,
             99 + extra
         ))
         .await?;
-    let source = common::source(&mysql).await?;
-    let (test_es, es) = common::es().await?;
+    let env = Env::new(mysql, "index_vehicle").await?;
     // Vehicles 1, 2 and 5 of the base data, plus the extra ones.
-    Ok((mysql, source, test_es, es, 3 + u64::from(extra)))
+    Ok((env, 3 + u64::from(extra)))
 }
 
-fn stores(test_es: &TestEs, es: &EsClient) -> TestResult<(StateStore, RetryTable)> {
-    let state = StateStore::new(
-        es.clone(),
-        StateConfig {
-            index: test_es.name("mee-state"),
-            ..StateConfig::default()
-        },
+/// A `mee update` of the index: it takes the updater lease and records its generation.
+async fn update(env: &Env) -> Result<UpdateReport, UpdateError> {
+    update_with_state(
+        &veh::Index,
+        &env.source,
+        &env.es,
+        &env.state,
+        &env.retry,
+        &update_options(&env.alias),
+        &NoProgress,
     )
-    .map_err(fail)?;
-    let retry = RetryTable::new(
-        es.clone(),
-        RetryConfig {
-            index: test_es.name("mee-retry"),
-            ..RetryConfig::default()
-        },
-    )
-    .map_err(fail)?;
-    Ok((state, retry))
+    .await
+}
+
+/// Runs `follower` next to `steps` and stops it however the steps end, so that a failure is
+/// reported instead of hanging.
+async fn beside<R, T>(
+    follower: impl Future<Output = R>,
+    steps: impl Future<Output = T>,
+    stop: watch::Sender<bool>,
+) -> (R, T) {
+    tokio::join!(follower, async {
+        let result = steps.await;
+        let _ = stop.send(true);
+        result
+    })
 }
 
 fn update_options(alias: &str) -> UpdateOptions {
@@ -70,58 +77,28 @@ fn update_options(alias: &str) -> UpdateOptions {
     }
 }
 
-fn run_options(alias: &str, server_id: u32) -> RunOptions {
+fn run_options(alias: &str, server_id_base: u32) -> RunOptions {
     RunOptions {
         update: update_options(alias),
-        server_id: server_id + std::process::id() % 1_000_000,
-        batch_wait: Duration::from_millis(100),
-        ..RunOptions::default()
+        ..common::run_options(alias, server_id_base)
     }
-}
-
-/// The documents a fresh full update of the current MySQL state builds.
-async fn fresh(
-    source: &Source,
-    es: &EsClient,
-    test_es: &TestEs,
-    name: &str,
-) -> TestResult<Vec<(String, serde_json::Value)>> {
-    let alias = test_es.name(name);
-    full_update(
-        &veh::Index,
-        source,
-        es,
-        &UpdateOptions {
-            alias: Some(alias.clone()),
-            ..UpdateOptions::default()
-        },
-        &mut CollectFailures::default(),
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
-    test_es.all_docs(&alias).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() -> TestResult {
-    let (mut mysql, source, test_es, es, total) = fixture(400).await?;
-    let (state, retry) = stores(&test_es, &es)?;
-    let alias = test_es.name("index_vehicle");
-    let cert = mysql.db("certify_service").to_string();
-    let services = Services {
-        source: &source,
-        es: &es,
-        state: &state,
-        retry: &retry,
-    };
+    let (env, total) = fixture(400).await?;
+    let (es, state, alias) = (&env.es, &env.state, &env.alias);
+    let cert = env.mysql.db("certify_service").to_string();
+    // The marker writer's own connection, so that it writes while everything else reads `env`.
+    let mut writer = env.mysql.admin_conn().await?;
+    let services = env.services();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let options = run_options(&alias, 4_000_000);
+    let options = run_options(alias, 4_000_000);
     let follower = run(&veh::Index, &services, &options, stop_rx);
 
     let steps = async {
         let first = eventually("the first generation", Duration::from_secs(30), || async {
-            Ok(es.alias_targets(&alias).await.ok().filter(|t| t.len() == 1))
+            Ok(es.alias_targets(alias).await.ok().filter(|t| t.len() == 1))
         })
         .await?;
 
@@ -129,7 +106,7 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
         // checking every time that the alias serves all documents and never an older marker.
         let switched = AtomicBool::new(false);
         let marker_writer = async {
-            let mysql = &mut mysql;
+            let writer = &mut writer;
             let seen = AtomicI64::new(0);
             let mut after_switch = 0;
             for k in 1..=400i64 {
@@ -140,8 +117,8 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
                     }
                 }
                 let marker = 1000 + k;
-                mysql
-                    .exec(&format!(
+                writer
+                    .query_drop(format!(
                         "UPDATE `{cert}`.vehicle SET vehicle_type_id = {marker} WHERE id = 1;
                          UPDATE `{cert}`.vehicle SET status = 1 WHERE id = {}",
                         // Each step also changes a document no later step touches: one changed
@@ -151,7 +128,7 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
                     ))
                     .await?;
                 eventually("the marker through the alias", Duration::from_secs(20), || {
-                    let (es, alias, seen) = (&es, &alias, &seen);
+                    let seen = &seen;
                     async move {
                         let doc = es.get_doc(alias, "vehicle_1", None).await.map_err(fail)?;
                         let Some(doc) = doc else {
@@ -179,26 +156,20 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
             Err(TestFailure::new("the switch-over did not happen"))
         };
         let rebuild = async {
-            let report = update_with_state(
-                &veh::Index,
-                &source,
-                &es,
-                &state,
-                &retry,
-                &update_options(&alias),
-                &NoProgress,
-            )
-            .await
-            .map_err(fail)?;
+            let report = update(&env).await.map_err(fail)?;
             // The follower is running: the update leaves the alias to it.
             assert!(!report.alias_moved, "{report:?}");
             assert!(report.handed_over_to.is_some(), "{report:?}");
-            let now = es.alias_targets(&alias).await.map_err(fail)?;
+            let now = es.alias_targets(alias).await.map_err(fail)?;
             assert_eq!(now, first, "the update itself must not move the alias");
-            eventually("the follower to switch over", Duration::from_secs(30), || async {
-                let targets = es.alias_targets(&alias).await.map_err(fail)?;
-                Ok((targets == vec![report.index.clone()]).then_some(()))
-            })
+            eventually(
+                "the follower to switch over",
+                Duration::from_secs(30),
+                || async {
+                    let targets = es.alias_targets(alias).await.map_err(fail)?;
+                    Ok((targets == vec![report.index.clone()]).then_some(()))
+                },
+            )
             .await?;
             switched.store(true, Ordering::SeqCst);
             Ok::<_, TestFailure>(report.index)
@@ -208,13 +179,14 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
         assert!(markers > 5, "markers were written during the switch-over");
 
         // The switched index equals a fresh build, and the state names it as active.
-        let expected = fresh(&source, &es, &test_es, "fresh").await?;
-        eventually("the alias to equal a fresh full update", Duration::from_secs(20), || async {
-            Ok((test_es.all_docs(&alias).await? == expected).then_some(()))
-        })
-        .await?;
+        let expected = fresh_documents(&veh::Index, &env.source, es, &env.test_es).await?;
+        eventually_equal(es, alias, &expected, Duration::from_secs(20)).await?;
         let key = PipelineKey::new(veh::Index.pipeline(), alias.clone());
-        let stored = state.get_pipeline(&key).await.map_err(fail)?.ok_or_else(|| TestFailure::new("no state"))?;
+        let stored = state
+            .get_pipeline(&key)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| TestFailure::new("no state"))?;
         assert_eq!(
             stored.doc.active.as_ref().map(|g| g.index.clone()),
             Some(new_index.clone())
@@ -222,46 +194,31 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
         assert!(stored.doc.building.is_none(), "{:?}", stored.doc.building);
         Ok::<_, TestFailure>(new_index)
     };
-    // Stop the follower however the steps end, so a failure is reported instead of hanging.
-    let driver = async {
-        let result = steps.await;
-        let _ = stop_tx.send(true);
-        result
-    };
-    let (report, driven) = tokio::join!(follower, driver);
+    let (report, driven) = beside(follower, steps, stop_tx).await;
     let new_index = driven?;
     let report = report.map_err(fail)?;
     assert!(report.promoted.contains(&new_index), "{report:?}");
-    assert_eq!(report.promoted.len(), 2, "its own first generation, then the rebuild");
-    mysql.drop_databases().await
+    assert_eq!(
+        report.promoted.len(),
+        2,
+        "its own first generation, then the rebuild"
+    );
+    env.mysql.drop_databases().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_through_the_alias_never_sees_an_empty_or_mixed_index_during_the_move()
 -> TestResult {
-    let (mysql, source, test_es, es, total) = fixture(300).await?;
-    let (state, retry) = stores(&test_es, &es)?;
-    let alias = test_es.name("index_vehicle");
-    let options = update_options(&alias);
-    let update = || {
-        update_with_state(
-            &veh::Index,
-            &source,
-            &es,
-            &state,
-            &retry,
-            &options,
-            &NoProgress,
-        )
-    };
-    let first = update().await.map_err(fail)?;
+    let (env, total) = fixture(300).await?;
+    let (es, alias) = (&env.es, &env.alias);
+    let first = update(&env).await.map_err(fail)?;
     assert!(first.alias_moved);
 
     let done = AtomicBool::new(false);
     let searcher = async {
         let mut searches = 0u32;
         while !done.load(Ordering::SeqCst) {
-            let count = es.count(&alias, None).await.map_err(fail)?;
+            let count = es.count(alias, None).await.map_err(fail)?;
             if count != total {
                 return Err(TestFailure::new(format!(
                     "search {searches}: the alias served {count} documents, not {total}"
@@ -272,48 +229,45 @@ async fn a_search_through_the_alias_never_sees_an_empty_or_mixed_index_during_th
         Ok::<u32, TestFailure>(searches)
     };
     let second = async {
-        let r = update().await.map_err(fail);
+        let r = update(&env).await.map_err(fail);
         done.store(true, Ordering::SeqCst);
         r
     };
     let (searches, second) = tokio::join!(searcher, second);
     let (searches, second) = (searches?, second?);
     assert!(second.alias_moved);
-    assert!(searches > 3, "the searcher ran during the update ({searches} searches)");
-    assert_eq!(es.alias_targets(&alias).await.map_err(fail)?, vec![second.index.clone()]);
+    assert!(
+        searches > 3,
+        "the searcher ran during the update ({searches} searches)"
+    );
+    assert_eq!(
+        es.alias_targets(alias).await.map_err(fail)?,
+        vec![second.index.clone()]
+    );
     // The previous generation is kept (keep 1), the one before was never there.
     assert_eq!(second.previous, vec![first.index.clone()]);
-    mysql.drop_databases().await
+    env.mysql.drop_databases().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResult {
-    let (mysql, source, test_es, es, _) = fixture(600).await?;
-    let (state, retry) = stores(&test_es, &es)?;
-    let alias = test_es.name("index_vehicle");
-    let options = update_options(&alias);
-    let update = || {
-        update_with_state(
-            &veh::Index,
-            &source,
-            &es,
-            &state,
-            &retry,
-            &options,
-            &NoProgress,
-        )
-    };
+    let (env, _) = fixture(600).await?;
+    let (es, state, alias) = (&env.es, &env.state, &env.alias);
     let key = PipelineKey::new(veh::Index.pipeline(), alias.clone());
 
     // A second update while the first one runs is refused, and writes nothing.
-    let (first, second) = tokio::join!(update(), async {
-        eventually("the first update to hold the lease", Duration::from_secs(20), || async {
-            let s = state.get_pipeline(&key).await.map_err(fail)?;
-            Ok(s.filter(|s| s.doc.updater.is_some()).map(|_| ()))
-        })
+    let (first, second) = tokio::join!(update(&env), async {
+        eventually(
+            "the first update to hold the lease",
+            Duration::from_secs(20),
+            || async {
+                let s = state.get_pipeline(&key).await.map_err(fail)?;
+                Ok(s.filter(|s| s.doc.updater.is_some()).map(|_| ()))
+            },
+        )
         .await?;
         let before = es.list_indices(&format!("{alias}_*")).await.map_err(fail)?;
-        let refused = update().await;
+        let refused = update(&env).await;
         let after = es.list_indices(&format!("{alias}_*")).await.map_err(fail)?;
         Ok::<_, TestFailure>((refused, before.len(), after.len()))
     });
@@ -322,46 +276,43 @@ async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResul
     match refused {
         Err(UpdateError::State(e @ StateError::Held { .. })) => {
             let message = e.to_string();
-            assert!(message.contains("being rebuilt by a `mee update`"), "{message}");
+            assert!(
+                message.contains("being rebuilt by a `mee update`"),
+                "{message}"
+            );
         }
         other => panic!("expected the second update to be refused, got {other:?}"),
     }
     assert_eq!(before, after, "the refused update created no index");
     assert!(first.alias_moved);
     // Once the first one finished, another update runs.
-    update().await.map_err(fail)?;
+    update(&env).await.map_err(fail)?;
 
     // Likewise a second follower next to a running one.
-    let services = Services {
-        source: &source,
-        es: &es,
-        state: &state,
-        retry: &retry,
-    };
+    let services = env.services();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let first_options = run_options(&alias, 5_000_000);
+    let first_options = run_options(alias, 5_000_000);
     let follower = run(&veh::Index, &services, &first_options, stop_rx.clone());
     let second = async {
-        eventually("the follower to hold the lease", Duration::from_secs(20), || async {
-            let s = state.get_pipeline(&key).await.map_err(fail)?;
-            Ok(s.filter(|s| s.doc.follower.is_some()).map(|_| ()))
-        })
+        eventually(
+            "the follower to hold the lease",
+            Duration::from_secs(20),
+            || async {
+                let s = state.get_pipeline(&key).await.map_err(fail)?;
+                Ok(s.filter(|s| s.doc.follower.is_some()).map(|_| ()))
+            },
+        )
         .await?;
         let refused = run(
             &veh::Index,
             &services,
-            &run_options(&alias, 5_100_000),
+            &run_options(alias, 5_100_000),
             stop_rx.clone(),
         )
         .await;
         Ok::<_, TestFailure>(refused)
     };
-    let second = async {
-        let result = second.await;
-        let _ = stop_tx.send(true);
-        result
-    };
-    let (follower, refused) = tokio::join!(follower, second);
+    let (follower, refused) = beside(follower, second, stop_tx).await;
     follower.map_err(fail)?;
     match refused? {
         Err(RunError::State(e @ StateError::Held { .. })) => {
@@ -370,7 +321,11 @@ async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResul
         other => panic!("expected the second follower to be refused, got {other:?}"),
     }
     // A stopped follower released its lease.
-    let s = state.get_pipeline(&key).await.map_err(fail)?.ok_or_else(|| TestFailure::new("no state"))?;
+    let s = state
+        .get_pipeline(&key)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| TestFailure::new("no state"))?;
     assert!(s.doc.follower.is_none(), "{:?}", s.doc.follower);
-    mysql.drop_databases().await
+    env.mysql.drop_databases().await
 }

@@ -16,14 +16,13 @@
 
 mod common;
 
+use common::Env;
 use mee::generated::orders::orders as ord;
 use mee_runtime::binlog::BinlogPosition;
-use mee_runtime::es::EsClient;
 use mee_runtime::es::client::Method;
-use mee_runtime::mysql::Source;
 use mee_runtime::pipeline::IndexPipeline;
-use mee_runtime::state::{PipelineKey, PipelineState, StateConfig, StateStore};
-use mee_testkit::{TestEs, TestMysql, TestResult, eventually, fail};
+use mee_runtime::state::{PipelineKey, PipelineState};
+use mee_testkit::{TestMysql, TestResult, eventually, fail};
 use mysql_async::prelude::Queryable;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -102,35 +101,17 @@ async fn killed_and_restarted_runs_end_equal() -> TestResult {
         for (n, txn) in burst.iter().enumerate() {
             t.execute_txn(txn).await?;
             if b == mid_burst && n == mid_txn {
-                follower.kill()?;
-                let at_kill = t.state().await?;
-                eprintln!(
-                    "kill 2 (mid-stream, burst {b}, transaction {n}): finished generation {:?}",
-                    at_kill.as_ref().and_then(finished_generation)
-                );
-                finished_at_kill.extend(at_kill.as_ref().and_then(finished_generation));
-                follower = t.spawn_run()?;
+                let moment = format!("kill 2 (mid-stream, burst {b}, transaction {n})");
+                finished_at_kill.extend(t.kill_and_restart(&mut follower, &moment).await?);
             }
         }
         if b == after_burst {
-            follower.kill()?;
-            let at_kill = t.state().await?;
-            eprintln!(
-                "kill 3 (right after burst {b}): finished generation {:?}",
-                at_kill.as_ref().and_then(finished_generation)
-            );
-            finished_at_kill.extend(at_kill.as_ref().and_then(finished_generation));
-            follower = t.spawn_run()?;
+            let moment = format!("kill 3 (right after burst {b})");
+            finished_at_kill.extend(t.kill_and_restart(&mut follower, &moment).await?);
             // Not a synchronisation: the kill moment itself is what is randomised.
             tokio::time::sleep(startup_kill_after).await;
-            follower.kill()?;
-            let at_kill = t.state().await?;
-            eprintln!(
-                "kill 4 ({startup_kill_after:?} after a start): finished generation {:?}",
-                at_kill.as_ref().and_then(finished_generation)
-            );
-            finished_at_kill.extend(at_kill.as_ref().and_then(finished_generation));
-            follower = t.spawn_run()?;
+            let moment = format!("kill 4 ({startup_kill_after:?} after a start)");
+            finished_at_kill.extend(t.kill_and_restart(&mut follower, &moment).await?);
         }
     }
     t.wait_caught_up().await?;
@@ -154,13 +135,15 @@ async fn killed_and_restarted_runs_end_equal() -> TestResult {
         finished_at_kill.iter().all(|g| *g == active),
         "a restart built a new generation: finished at the kills {finished_at_kill:?}, active now {active}"
     );
-    let generations: Vec<String> =
-        t.es.list_indices(&format!("{}_*", t.alias))
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+    let generations: Vec<String> = t
+        .env
+        .es
+        .list_indices(&format!("{}_*", t.env.alias))
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
     assert_eq!(generations, vec![active], "generations of the alias");
     follower.kill()?;
     t.finish().await
@@ -207,6 +190,7 @@ async fn binlog_rotation_mid_stream_ends_equal() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_names_documents_changed_behind_its_back() -> TestResult {
     let t = Fixture::new("d").await?;
+    let (es, alias) = (&t.env.es, &t.env.alias);
     // Nothing built yet: nothing to compare, which is trouble (2), not a difference.
     let before = t.mee(&["verify", "orders"]).output()?;
     assert_eq!(before.status.code(), Some(2), "{}", text(&before));
@@ -222,24 +206,24 @@ async fn verify_names_documents_changed_behind_its_back() -> TestResult {
 
     // Behind mee's back: one document deleted, one altered (a joined field and a nested one),
     // one added.
-    let index =
-        t.es.alias_targets(&t.alias)
-            .await
-            .map_err(fail)?
-            .pop()
-            .ok_or("the alias points nowhere")?;
-    t.es.request_json(Method::Delete, &format!("/{index}/_doc/5"), &[], None)
+    let index = es
+        .alias_targets(alias)
+        .await
+        .map_err(fail)?
+        .pop()
+        .ok_or("the alias points nowhere")?;
+    es.request_json(Method::Delete, &format!("/{index}/_doc/5"), &[], None)
         .await
         .map_err(fail)?;
-    let mut altered =
-        t.es.get_doc(&index, "7", None)
-            .await
-            .map_err(fail)?
-            .ok_or("order 7 is not in the index")?
-            .source;
+    let mut altered = es
+        .get_doc(&index, "7", None)
+        .await
+        .map_err(fail)?
+        .ok_or("order 7 is not in the index")?
+        .source;
     altered["customer_name"] = "tampered".into();
     altered["items"][1]["quantity"] = 999.into();
-    t.es.request_json(
+    es.request_json(
         Method::Put,
         &format!("/{index}/_doc/7"),
         &[],
@@ -247,7 +231,7 @@ async fn verify_names_documents_changed_behind_its_back() -> TestResult {
     )
     .await
     .map_err(fail)?;
-    t.es.request_json(
+    es.request_json(
         Method::Put,
         &format!("/{index}/_doc/999999"),
         &[],
@@ -283,7 +267,7 @@ async fn verify_names_documents_changed_behind_its_back() -> TestResult {
     assert!(
         report.contains(&format!(
             "{}: different (1 missing, 1 extra, 1 different)",
-            t.alias
+            alias
         )),
         "{report}"
     );
@@ -292,12 +276,8 @@ async fn verify_names_documents_changed_behind_its_back() -> TestResult {
 
 /// One test's databases, index namespace, seeded generator and the commands pointed at them.
 struct Fixture {
-    mysql: TestMysql,
-    source: Source,
-    test_es: TestEs,
-    es: EsClient,
-    state: StateStore,
-    alias: String,
+    /// Its retry table stays unused: the test reads the state `mee run` writes, no retries.
+    env: Env,
     rng: StdRng,
     /// The replica id of this test's `mee run` (restarts reuse it, as a restarted service would).
     server_id: u32,
@@ -314,30 +294,15 @@ impl Fixture {
         eprintln!("workload seed {seed} (replay with MEE_SEED={seed})");
         let mut mysql = common::databases(&["shop", "crm"]).await?;
         load_sample(&mut mysql).await?;
-        let source = common::source(&mysql).await?;
-        let (test_es, es) = common::es().await?;
-        let state = StateStore::new(
-            es.clone(),
-            StateConfig {
-                index: test_es.name("mee-state"),
-                ..StateConfig::default()
-            },
-        )
-        .map_err(fail)?;
-        let alias = test_es.name(ord::Index.alias());
+        let env = Env::new(mysql, ord::Index.alias()).await?;
         let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("run_workload");
         std::fs::create_dir_all(&logs)?;
         Ok(Fixture {
-            mysql,
-            source,
-            alias,
-            state,
-            es,
             // Each test draws its own sequence from the one printed seed.
             rng: StdRng::seed_from_u64(seed ^ u64::from(name.as_bytes()[0])),
             server_id: rand::random_range(10_000_000..900_000_000),
-            logs: logs.join(test_es.prefix()),
-            test_es,
+            logs: logs.join(env.test_es.prefix()),
+            env,
             spawned: 0,
         })
     }
@@ -347,16 +312,16 @@ impl Fixture {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mee"));
         cmd.args(args)
             .arg("--mysql")
-            .arg(self.mysql.mee_url())
+            .arg(self.env.mysql.mee_url())
             .arg("--es")
-            .arg(self.test_es.url())
+            .arg(self.env.test_es.url())
             .arg("--alias-prefix")
-            .arg(format!("{}_", self.test_es.prefix()))
+            .arg(format!("{}_", self.env.test_es.prefix()))
             .arg("--state-index")
-            .arg(self.test_es.name("mee-state"))
+            .arg(self.env.test_es.name(common::STATE_INDEX))
             .arg("--retry-index")
-            .arg(self.test_es.name("mee-retry"));
-        for (logical, physical) in self.mysql.database_map() {
+            .arg(self.env.test_es.name(common::RETRY_INDEX));
+        for (logical, physical) in self.env.mysql.database_map() {
             cmd.arg("--database").arg(format!("{logical}={physical}"));
         }
         cmd.stdin(Stdio::null());
@@ -382,6 +347,20 @@ impl Fixture {
         Ok(Follower { child, log })
     }
 
+    /// Kills `follower` (SIGKILL) and starts another in its place; returns the generation the
+    /// killed one left finished, if any, which is printed after `moment`.
+    async fn kill_and_restart(
+        &mut self,
+        follower: &mut Follower,
+        moment: &str,
+    ) -> TestResult<Option<String>> {
+        follower.kill()?;
+        let finished = self.state().await?.as_ref().and_then(finished_generation);
+        eprintln!("{moment}: finished generation {finished:?}");
+        *follower = self.spawn_run()?;
+        Ok(finished)
+    }
+
     async fn execute(&mut self, burst: &[Vec<String>]) -> TestResult {
         for txn in burst {
             self.execute_txn(txn).await?;
@@ -392,8 +371,8 @@ impl Fixture {
     /// Runs one transaction of the workload (several statements are wrapped in one).
     async fn execute_txn(&mut self, txn: &[String]) -> TestResult {
         let (shop, crm) = (
-            self.mysql.db("shop").to_string(),
-            self.mysql.db("crm").to_string(),
+            self.env.mysql.db("shop").to_string(),
+            self.env.mysql.db("crm").to_string(),
         );
         let body: Vec<String> = txn
             .iter()
@@ -404,15 +383,16 @@ impl Fixture {
         } else {
             body.join("")
         };
-        self.mysql.exec(&sql).await
+        self.env.mysql.exec(&sql).await
     }
 
     async fn flush_binary_logs(&mut self) -> TestResult {
-        self.mysql.exec("FLUSH BINARY LOGS").await
+        self.env.mysql.exec("FLUSH BINARY LOGS").await
     }
 
     async fn binlog_head(&mut self) -> TestResult<BinlogPosition> {
         let row: mysql_async::Row = self
+            .env
             .mysql
             .admin()
             .query_first("SHOW MASTER STATUS")
@@ -424,8 +404,9 @@ impl Fixture {
     }
 
     async fn state(&self) -> TestResult<Option<PipelineState>> {
-        let key = PipelineKey::new(ord::Index.pipeline(), self.alias.clone());
+        let key = PipelineKey::new(ord::Index.pipeline(), self.env.alias.clone());
         Ok(self
+            .env
             .state
             .get_pipeline(&key)
             .await
@@ -450,8 +431,8 @@ impl Fixture {
     /// passed everything written so far; returns the checkpoint.
     async fn wait_caught_up(&mut self) -> TestResult<BinlogPosition> {
         let head = self.binlog_head().await?;
-        let alias = self.alias.clone();
-        let (es, state) = (&self.es, &self.state);
+        let alias = self.env.alias.clone();
+        let (es, state) = (&self.env.es, &self.env.state);
         eventually(
             &format!("the sync to pass {head} with the alias on its index"),
             DEADLINE,
@@ -479,7 +460,7 @@ impl Fixture {
         let report = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         assert!(
-            report.contains(&format!("{}: equal", self.alias)),
+            report.contains(&format!("{}: equal", self.env.alias)),
             "{report}"
         );
         for label in ["missing:", "extra:", "different:"] {
@@ -493,10 +474,10 @@ impl Fixture {
     async fn assert_equal_to_fresh_update(&self) -> TestResult {
         let docs = common::sync::assert_equals_fresh(
             &ord::Index,
-            &self.source,
-            &self.es,
-            &self.test_es,
-            &self.alias,
+            &self.env.source,
+            &self.env.es,
+            &self.env.test_es,
+            &self.env.alias,
         )
         .await?;
         assert!(
@@ -508,11 +489,12 @@ impl Fixture {
     }
 
     async fn finish(self) -> TestResult {
-        self.es
-            .delete_indices_with_prefix(&format!("{}_", self.test_es.prefix()))
+        self.env
+            .es
+            .delete_indices_with_prefix(&format!("{}_", self.env.test_es.prefix()))
             .await
             .map_err(fail)?;
-        self.mysql.drop_databases().await
+        self.env.mysql.drop_databases().await
     }
 }
 

@@ -2,8 +2,13 @@
 //! and base data in a test's own databases, and a `Source` on mee's own account.
 #![allow(dead_code)] // Each test binary uses a different part.
 
+use mee_runtime::es::EsClient;
 use mee_runtime::mysql::{Source, SourceConfig};
-use mee_testkit::{TestFailure, TestMysql, TestResult};
+use mee_runtime::run::{RunOptions, Services};
+use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
+use mee_runtime::update::UpdateOptions;
+use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, fail};
+use std::time::Duration;
 
 pub mod sync;
 
@@ -105,8 +110,91 @@ pub async fn nest() -> TestResult<TestMysql> {
 }
 
 /// A test's index namespace on osmem and mee's client for it.
-pub async fn es() -> TestResult<(mee_testkit::TestEs, mee_runtime::es::EsClient)> {
-    let test_es = mee_testkit::TestEs::new().await?;
-    let client = mee_runtime::es::EsClient::new(test_es.url()).map_err(mee_testkit::fail)?;
+pub async fn es() -> TestResult<(TestEs, EsClient)> {
+    let test_es = TestEs::new().await?;
+    let client = EsClient::new(test_es.url()).map_err(fail)?;
     Ok((test_es, client))
+}
+
+/// The state index of a test, unprefixed (`mee --state-index` takes `test_es.name` of it).
+pub const STATE_INDEX: &str = "mee-state";
+/// The retry index of a test, unprefixed (`mee --retry-index` takes `test_es.name` of it).
+pub const RETRY_INDEX: &str = "mee-retry";
+
+/// The state store and retry table on the test's own indexes, so that tests running at the same
+/// time never see each other's leases, generations or checkpoints.
+pub fn stores(test_es: &TestEs, es: &EsClient) -> TestResult<(StateStore, RetryTable)> {
+    let state = StateStore::new(
+        es.clone(),
+        StateConfig {
+            index: test_es.name(STATE_INDEX),
+            ..StateConfig::default()
+        },
+    )
+    .map_err(fail)?;
+    let retry = RetryTable::new(
+        es.clone(),
+        RetryConfig {
+            index: test_es.name(RETRY_INDEX),
+            ..RetryConfig::default()
+        },
+    )
+    .map_err(fail)?;
+    Ok((state, retry))
+}
+
+/// What a test of `run` or `update` works with: its databases and a source on them, its index
+/// namespace with mee's client and its own stores, and the alias its index is served under.
+pub struct Env {
+    pub mysql: TestMysql,
+    pub source: Source,
+    pub test_es: TestEs,
+    pub es: EsClient,
+    pub state: StateStore,
+    pub retry: RetryTable,
+    pub alias: String,
+}
+
+impl Env {
+    /// Everything around `mysql` (loaded already), with the alias `index` in the namespace.
+    pub async fn new(mysql: TestMysql, index: &str) -> TestResult<Env> {
+        let source = source(&mysql).await?;
+        let (test_es, es) = es().await?;
+        let (state, retry) = stores(&test_es, &es)?;
+        let alias = test_es.name(index);
+        Ok(Env {
+            mysql,
+            source,
+            test_es,
+            es,
+            state,
+            retry,
+            alias,
+        })
+    }
+
+    /// What `run` works with.
+    pub fn services(&self) -> Services<'_> {
+        Services {
+            source: &self.source,
+            es: &self.es,
+            state: &self.state,
+            retry: &self.retry,
+        }
+    }
+}
+
+/// Options of a `run` that follows into `alias`: short batches so that changes show quickly, and
+/// a replica id of this process's own above `server_id_base` (two binlog readers with one id
+/// would make the server drop the older one).
+pub fn run_options(alias: &str, server_id_base: u32) -> RunOptions {
+    RunOptions {
+        update: UpdateOptions {
+            alias: Some(alias.to_string()),
+            ..UpdateOptions::default()
+        },
+        server_id: server_id_base + std::process::id() % 1_000_000,
+        batch_wait: Duration::from_millis(100),
+        ..RunOptions::default()
+    }
 }
