@@ -10,24 +10,6 @@ use serde_json::{Value as Json, json};
 
 mee::pipeline!("tests/fixtures/nest.yml");
 
-async fn fixture() -> TestResult<TestMysql> {
-    let mut mysql = TestMysql::with_databases(&["d"]).await?;
-    let d = mysql.db("d").to_string();
-    let ddl = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/schema/d.sql"
-    ))?;
-    mysql.exec(&format!("USE `{d}`; {ddl}")).await?;
-    mysql
-        .exec(&format!(
-            "INSERT INTO `{d}`.m VALUES (1,'A',9),(2,'B',9);
-             INSERT INTO `{d}`.it VALUES (10,'A','i10',100,1),(11,'A','i11',101,1),(12,'B','i12',100,1);
-             INSERT INTO `{d}`.sku VALUES (100,'s100');"
-        ))
-        .await?;
-    Ok(mysql)
-}
-
 async fn documents(mysql: &TestMysql) -> TestResult<Vec<(String, Option<String>, Json)>> {
     let source = common::source(mysql).await?;
     let index = nest::INDEXES[0];
@@ -51,7 +33,7 @@ async fn documents(mysql: &TestMysql) -> TestResult<Vec<(String, Option<String>,
 
 #[tokio::test]
 async fn t15_nested_documents_with_quoted_parent_link() -> TestResult {
-    let mysql = fixture().await?;
+    let mysql = common::nest().await?;
     let docs = documents(&mysql).await?;
     assert_eq!(
         docs,
@@ -77,7 +59,7 @@ async fn t15_nested_documents_with_quoted_parent_link() -> TestResult {
 /// T16 under Decision 6: nested arrays have no fixed cap; 51 elements make one document of 51.
 #[tokio::test]
 async fn t16_no_fixed_nested_cap() -> TestResult {
-    let mut mysql = fixture().await?;
+    let mut mysql = common::nest().await?;
     let d = mysql.db("d").to_string();
     let rows: Vec<String> = (1000..1049)
         .map(|i| format!("({i},'A','x{i}',100,1)"))

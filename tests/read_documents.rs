@@ -101,22 +101,7 @@ async fn t13_vehicle_documents_from_mariadb() -> TestResult {
 
 #[tokio::test]
 async fn t14_carteam_documents_from_mariadb_with_execute_sql() -> TestResult {
-    let mut mysql = databases(&["carteam_service", "admin_service"]).await?;
-    let (team, admin) = (
-        mysql.db("carteam_service").to_string(),
-        mysql.db("admin_service").to_string(),
-    );
-    mysql
-        .exec(&format!(
-            "INSERT INTO `{team}`.users VALUES (1,'2018-01-01 00:00:00','2018-01-02 00:00:00','alice','111',1),
-                                           (2,'2018-01-01 00:00:00','2018-01-02 00:00:00','bob','222',2),
-                                           (3,'2018-01-01 00:00:00','2018-01-02 00:00:00','carol',NULL,1);
-             INSERT INTO `{team}`.auditor_relations VALUES (10,1,500,600,1,1),(11,1,501,601,1,2);
-             INSERT INTO `{team}`.credit VALUES (20,1,1000,300,400,200,0),(21,3,1000,0,400,200,0);
-             INSERT INTO `{team}`.loan_base VALUES (30,1,100),(31,1,101),(32,1,200);
-             INSERT INTO `{admin}`.users VALUES (500,'aud1','999');"
-        ))
-        .await?;
+    let mysql = common::carteam().await?;
     let source = source(&mysql).await?;
     let (docs, _) = read_all(&ct::Index, &source, 100).await?;
     let common = json!({"created_at": "2018-01-01 00:00:00", "updated_at": "2018-01-02 00:00:00"});
