@@ -1,14 +1,13 @@
 //! `mee update`: builds a new index generation from MySQL and moves the alias atomically.
 
 use super::connect::{ConnectArgs, runtime};
+use super::progress::Reporter;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use mee_runtime::pipeline::IndexPipeline;
 use mee_runtime::update::{Progress, UpdateOptions, update_with_state};
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Build a new generation of a pipeline's indexes from one consistent MySQL snapshot, then move
 /// each alias to it in one atomic request. The old generation keeps serving until then; a failed
@@ -116,34 +115,24 @@ pub fn find_pipeline(name: &str) -> Option<&'static [&'static dyn IndexPipeline]
     }
 }
 
-/// A progress bar on a terminal; a log line every ten seconds otherwise.
+/// Rows read and documents written: on a bar, or in a line with the rate and the time left.
 struct Report {
-    bar: Option<ProgressBar>,
+    reporter: Reporter,
     alias: String,
     started: Instant,
-    last_line: Mutex<Instant>,
     estimate: Mutex<Option<u64>>,
 }
 
 impl Report {
     fn new(alias: &str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} rows, {per_sec}, ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
+        let reporter = Reporter::new("rows");
+        if let Some(bar) = reporter.bar() {
             bar.set_prefix(alias.to_string());
-            bar
-        });
+        }
         Report {
-            bar,
+            reporter,
             alias: alias.to_string(),
             started: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
             estimate: Mutex::new(None),
         }
     }
@@ -154,46 +143,35 @@ impl Progress for Report {
         if let Ok(mut e) = self.estimate.lock() {
             *e = estimated_rows;
         }
-        if let Some(bar) = &self.bar {
+        if let Some(bar) = self.reporter.bar() {
             bar.set_length(estimated_rows.unwrap_or(0));
         }
     }
 
     fn update(&self, rows_read: u64, docs_written: u64) {
-        if let Some(bar) = &self.bar {
-            if bar.length().is_some_and(|l| rows_read > l) {
-                bar.set_length(rows_read);
-            }
-            bar.set_position(rows_read);
-            bar.set_message(format!("{docs_written} written"));
-            return;
-        }
-        let Ok(mut last) = self.last_line.lock() else {
-            return;
-        };
-        if last.elapsed() < Duration::from_secs(10) {
-            return;
-        }
-        *last = Instant::now();
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        let rate = rows_read as f64 / secs;
-        let eta = self
-            .estimate
-            .lock()
-            .ok()
-            .and_then(|e| *e)
-            .filter(|&total| total > rows_read && rate > 0.0)
-            .map(|total| format!(", ETA {:.0}s", (total - rows_read) as f64 / rate))
-            .unwrap_or_default();
-        eprintln!(
-            "{}: {rows_read} rows read, {docs_written} documents written, {rate:.0} rows/s{eta}",
-            self.alias
+        self.reporter.advance(
+            rows_read,
+            || format!("{docs_written} written"),
+            || {
+                let secs = self.started.elapsed().as_secs_f64().max(0.001);
+                let rate = rows_read as f64 / secs;
+                let eta = self
+                    .estimate
+                    .lock()
+                    .ok()
+                    .and_then(|e| *e)
+                    .filter(|&total| total > rows_read && rate > 0.0)
+                    .map(|total| format!(", ETA {:.0}s", (total - rows_read) as f64 / rate))
+                    .unwrap_or_default();
+                format!(
+                    "{}: {rows_read} rows read, {docs_written} documents written, {rate:.0} rows/s{eta}",
+                    self.alias
+                )
+            },
         );
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+        self.reporter.finish();
     }
 }

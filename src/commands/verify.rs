@@ -1,13 +1,12 @@
 //! `mee verify`: compares what a pipeline's aliases serve with a fresh build from MySQL.
 
 use super::connect::{ConnectArgs, runtime};
+use super::progress::Reporter;
 use super::update::find_pipeline;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use mee_runtime::verify::{
     FieldDiff, VerifyOptions, VerifyPhase, VerifyProgress, VerifyReport, verify,
 };
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -208,32 +207,19 @@ fn render_field(f: &FieldDiff) -> String {
     )
 }
 
-/// A progress bar on a terminal; a log line every ten seconds otherwise.
+/// Documents compared and differences found, per phase: on a bar, or in a line with the rate.
 struct Report {
-    bar: Option<ProgressBar>,
+    reporter: Reporter,
     alias: String,
     phase: Mutex<(VerifyPhase, Instant)>,
-    last_line: Mutex<Instant>,
 }
 
 impl Report {
     fn new(alias: &str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} documents, {per_sec}, ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar
-        });
         Report {
-            bar,
+            reporter: Reporter::new("documents"),
             alias: alias.to_string(),
             phase: Mutex::new((VerifyPhase::Compare, Instant::now())),
-            last_line: Mutex::new(Instant::now()),
         }
     }
 
@@ -250,7 +236,7 @@ impl VerifyProgress for Report {
         if let Ok(mut p) = self.phase.lock() {
             *p = (phase, Instant::now());
         }
-        if let Some(bar) = &self.bar {
+        if let Some(bar) = self.reporter.bar() {
             bar.set_prefix(format!("{} {}", self.alias, Self::phase_name(phase)));
             bar.set_length(total.unwrap_or(0));
             bar.reset();
@@ -258,37 +244,26 @@ impl VerifyProgress for Report {
     }
 
     fn update(&self, done: u64, differences: u64) {
-        if let Some(bar) = &self.bar {
-            if bar.length().is_some_and(|l| done > l) {
-                bar.set_length(done);
-            }
-            bar.set_position(done);
-            bar.set_message(format!("{differences} differences"));
-            return;
-        }
-        let Ok(mut last) = self.last_line.lock() else {
-            return;
-        };
-        if last.elapsed() < Duration::from_secs(10) {
-            return;
-        }
-        *last = Instant::now();
-        let (phase, since) = self
-            .phase
-            .lock()
-            .map(|p| *p)
-            .unwrap_or((VerifyPhase::Compare, Instant::now()));
-        let rate = done as f64 / since.elapsed().as_secs_f64().max(0.001);
-        eprintln!(
-            "{}: {}: {done} documents, {rate:.0}/s, {differences} differences so far",
-            self.alias,
-            Self::phase_name(phase)
+        self.reporter.advance(
+            done,
+            || format!("{differences} differences"),
+            || {
+                let (phase, since) = self
+                    .phase
+                    .lock()
+                    .map(|p| *p)
+                    .unwrap_or((VerifyPhase::Compare, Instant::now()));
+                let rate = done as f64 / since.elapsed().as_secs_f64().max(0.001);
+                format!(
+                    "{}: {}: {done} documents, {rate:.0}/s, {differences} differences so far",
+                    self.alias,
+                    Self::phase_name(phase)
+                )
+            },
         );
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+        self.reporter.finish();
     }
 }
