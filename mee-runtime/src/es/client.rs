@@ -385,16 +385,7 @@ impl ScrollPage {
         };
         ScrollPage {
             scroll_id: answer["_scroll_id"].as_str().map(str::to_string),
-            hits: hits
-                .into_iter()
-                .map(|mut h| super::index::Hit {
-                    index: h["_index"].as_str().unwrap_or_default().to_string(),
-                    id: h["_id"].as_str().unwrap_or_default().to_string(),
-                    routing: h["_routing"].as_str().map(str::to_string),
-                    version: h["_version"].as_u64(),
-                    source: h["_source"].take(),
-                })
-                .collect(),
+            hits: hits.into_iter().map(super::index::Hit::from_json).collect(),
         }
     }
 }

@@ -42,6 +42,20 @@ pub struct Hit {
     pub source: Value,
 }
 
+impl Hit {
+    /// One element of `hits.hits` in a search or scroll answer (an absent `_index` or `_id` reads
+    /// as empty, an absent `_routing` or `_version` as none).
+    pub(super) fn from_json(mut hit: Value) -> Hit {
+        Hit {
+            index: hit["_index"].as_str().unwrap_or_default().to_string(),
+            id: hit["_id"].as_str().unwrap_or_default().to_string(),
+            routing: hit["_routing"].as_str().map(str::to_string),
+            version: hit["_version"].as_u64(),
+            source: hit["_source"].take(),
+        }
+    }
+}
+
 /// What [`EsClient::move_alias`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasMove {
@@ -418,16 +432,6 @@ impl Scan {
                 reason: "hits carry no `sort` values, so the scan cannot continue".into(),
             });
         }
-        Ok(Some(
-            hits.into_iter()
-                .map(|mut h| Hit {
-                    index: h["_index"].as_str().unwrap_or_default().to_string(),
-                    id: h["_id"].as_str().unwrap_or_default().to_string(),
-                    routing: h["_routing"].as_str().map(str::to_string),
-                    version: h["_version"].as_u64(),
-                    source: h["_source"].take(),
-                })
-                .collect(),
-        ))
+        Ok(Some(hits.into_iter().map(Hit::from_json).collect()))
     }
 }
