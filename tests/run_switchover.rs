@@ -14,7 +14,7 @@ use common::sync::{eventually_equal, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
 use mee_runtime::pipeline::IndexPipeline;
 use mee_runtime::run::{RunError, RunOptions, run};
-use mee_runtime::state::{PipelineKey, StateError};
+use mee_runtime::state::{PipelineKey, PipelineState, StateError};
 use mee_runtime::update::{
     NoProgress, UpdateError, UpdateOptions, UpdateReport, update_with_state,
 };
@@ -51,6 +51,20 @@ async fn update(env: &Env) -> Result<UpdateReport, UpdateError> {
         &update_options(&env.alias),
         &NoProgress,
     )
+    .await
+}
+
+/// Waits until the index's state shows `what` (a lease the other process took).
+async fn wait_for_state(
+    env: &Env,
+    what: &str,
+    shows: impl Fn(&PipelineState) -> bool,
+) -> TestResult {
+    let key = PipelineKey::new(veh::Index.pipeline(), env.alias.clone());
+    eventually(what, Duration::from_secs(20), || async {
+        let s = env.state.get_pipeline(&key).await.map_err(fail)?;
+        Ok(s.filter(|s| shows(&s.doc)).map(|_| ()))
+    })
     .await
 }
 
@@ -257,14 +271,9 @@ async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResul
 
     // A second update while the first one runs is refused, and writes nothing.
     let (first, second) = tokio::join!(update(&env), async {
-        eventually(
-            "the first update to hold the lease",
-            Duration::from_secs(20),
-            || async {
-                let s = state.get_pipeline(&key).await.map_err(fail)?;
-                Ok(s.filter(|s| s.doc.updater.is_some()).map(|_| ()))
-            },
-        )
+        wait_for_state(&env, "the first update to hold the lease", |s| {
+            s.updater.is_some()
+        })
         .await?;
         let before = es.list_indices(&format!("{alias}_*")).await.map_err(fail)?;
         let refused = update(&env).await;
@@ -294,14 +303,9 @@ async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResul
     let first_options = run_options(alias, 5_000_000);
     let follower = run(&veh::Index, &services, &first_options, stop_rx.clone());
     let second = async {
-        eventually(
-            "the follower to hold the lease",
-            Duration::from_secs(20),
-            || async {
-                let s = state.get_pipeline(&key).await.map_err(fail)?;
-                Ok(s.filter(|s| s.doc.follower.is_some()).map(|_| ()))
-            },
-        )
+        wait_for_state(&env, "the follower to hold the lease", |s| {
+            s.follower.is_some()
+        })
         .await?;
         let refused = run(
             &veh::Index,
