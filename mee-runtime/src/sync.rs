@@ -17,6 +17,10 @@ use crate::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// Master keys rebuilt per read: the full update's page size, so that a huge fan-out reads
+/// like a full update of those documents.
+const REBUILD_CHUNK: usize = 1000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("reading MySQL failed: {0}")]
@@ -140,8 +144,14 @@ pub async fn apply_changes_mirrored(
     let keys = distinct_keys(keys);
     let mut ops = Vec::new();
     let mut placed: HashSet<(String, Option<String>)> = HashSet::new();
-    if !keys.is_empty() {
-        let page = index.read_keys(session, statements, keys).await?;
+    // With no old placement there is no delete that must reach Elasticsearch first, so each
+    // chunk's documents are handed to the writer as soon as they are built: a row joined into
+    // 100k documents then costs a few chunks of memory, not all of them, and reading overlaps
+    // writing (the sync_lag bench's fan-out).
+    let stream = old_placements.is_empty();
+    let mut streamed = Vec::new();
+    for chunk in keys.chunks(REBUILD_CHUNK) {
+        let page = index.read_keys(session, statements, chunk.to_vec()).await?;
         for doc in page.docs {
             match doc.source {
                 Ok(json) => {
@@ -156,6 +166,10 @@ pub async fn apply_changes_mirrored(
                 }
                 Err(e) => applied.build_failures.push((doc.key, e.to_string())),
             }
+        }
+        if stream && !ops.is_empty() {
+            let chunk_ops = with_mirrors(std::mem::take(&mut ops), mirrors);
+            streamed.push(writer.submit(chunk_ops).await);
         }
     }
     let placed_ids: HashSet<&String> = placed.iter().map(|(id, _)| id).collect();
@@ -198,6 +212,16 @@ pub async fn apply_changes_mirrored(
         applied.outcome.conflicts += outcome.conflicts;
         applied.outcome.not_found += outcome.not_found;
         applied.outcome.failures.extend(outcome.failures);
+    }
+    if !streamed.is_empty() {
+        writer.send_pending().await;
+        for ticket in streamed {
+            let outcome = ticket.await?;
+            applied.outcome.ok += outcome.ok;
+            applied.outcome.conflicts += outcome.conflicts;
+            applied.outcome.not_found += outcome.not_found;
+            applied.outcome.failures.extend(outcome.failures);
+        }
     }
     Ok(applied)
 }
