@@ -4,17 +4,21 @@
 //! (needs `scripts/services.sh start mysql`; loads the sample into `bench_shop`/`bench_crm` with
 //! `scripts/load-sample.sh` unless it is already there at that size).
 //!
-//! Prints three rates for the same rows: MySQL alone (the statements of the read plan, rows
-//! converted to values, no documents), the whole pipeline (MySQL -> documents -> `_bulk` into the
-//! sink), and CPU seconds per 100k documents of the mee process without the sink's thread, plus
-//! peak memory. Compare with `cargo bench -p mee-runtime --bench bulk_writer`, the plain loader.
+//! Prints three rates for the same rows, each over the same key ranges and `--readers` snapshot
+//! readers: MySQL alone (the statements of the read plan, rows converted to values, no
+//! documents), MySQL and documents (`read_page`, documents dropped), and the whole pipeline
+//! (MySQL -> documents -> `_bulk` into the sink); then CPU seconds per 100k documents of the mee
+//! process without the sink's thread, and the full update's peak memory. Compare with
+//! `cargo bench -p mee-runtime --bench bulk_writer`, the plain loader.
 
 use mee::generated::orders::orders as pipeline;
-use mee_runtime::bench_support::{Measure, peak_rss_bytes};
+use mee_runtime::bench_support::{Measure, peak_rss_bytes, reset_peak_rss};
 use mee_runtime::es::{BulkSink, EsClient, SinkConfig};
-use mee_runtime::mysql::{Source, SourceConfig};
+use mee_runtime::mysql::{Source, SourceConfig, Statement};
 use mee_runtime::pipeline::resolve_statements;
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
+use mee_runtime::update::{
+    CollectFailures, KeyRange, NoProgress, UpdateOptions, full_update, key_ranges,
+};
 use mee_runtime::value::Value;
 use std::process::Command;
 
@@ -47,61 +51,52 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
     let source = Source::connect(config).await.map_err(|e| e.to_string())?;
     ensure_data(&source, orders).await?;
 
-    // 1. MySQL alone: the master pages and the two batched look-ups per page, no documents.
+    // 1. MySQL alone: the master pages and the two batched look-ups per page over the same key
+    //    ranges and number of snapshot readers as the pipeline, rows converted, no documents.
     let statements = resolve_statements(&pipeline::Index, &source);
+    let ranges = key_ranges(&pipeline::Index, &source, readers).await;
     let m = Measure::start();
-    let (mut snapshot, _) = source.snapshot().await.map_err(|e| e.to_string())?;
-    let mut after: Option<Value> = None;
-    let mut rows = 0usize;
-    loop {
-        let session = snapshot.session();
-        let page = match &after {
-            None => {
-                session
-                    .fetch(statements[0].text(), &[Value::Int(page_size as i64)])
-                    .await
-            }
-            Some(a) => {
-                session
-                    .fetch(
-                        statements[1].text(),
-                        &[a.clone(), Value::Int(page_size as i64)],
-                    )
-                    .await
-            }
-        }
-        .map_err(|e| e.to_string())?;
-        if page.is_empty() {
-            break;
-        }
-        rows += page.len();
-        after = page.last().and_then(|r| r.first()).cloned();
-        let order_ids: Vec<Value> = page.iter().filter_map(|r| r.first().cloned()).collect();
-        let customer_ids: Vec<Value> = page.iter().filter_map(|r| r.get(2).cloned()).collect();
-        rows += session
-            .fetch_keyed(
-                &statements[3],
-                &mee_runtime::pipeline::distinct_keys(customer_ids),
-            )
-            .await
-            .map_err(|e| e.to_string())?
-            .len();
-        rows += session
-            .fetch_keyed(&statements[4], &order_ids)
-            .await
-            .map_err(|e| e.to_string())?
-            .len();
-    }
-    snapshot.finish().await.map_err(|e| e.to_string())?;
+    let counts = futures::future::try_join_all(
+        ranges
+            .iter()
+            .cloned()
+            .map(|range| read_only(&source, &statements, page_size, range)),
+    )
+    .await?;
     let read = m.finish();
+    let (orders_read, rows): (usize, usize) = counts
+        .iter()
+        .fold((0, 0), |(o, r), (co, cr)| (o + co, r + cr));
     println!(
-        "mysql read only:  {rows} rows in {:.2}s = {:.0} rows/s; cpu {:.2}s",
+        "mysql read only:  {readers} readers, {rows} rows of {orders_read} orders in {:.2}s = {:.0} rows/s = {:.0} orders/s; cpu {:.2}s",
         read.wall.as_secs_f64(),
         rows as f64 / read.wall.as_secs_f64(),
+        orders_read as f64 / read.wall.as_secs_f64(),
         read.cpu.as_secs_f64()
     );
 
-    // 2. The whole pipeline into the `_bulk`-only sink (on its own thread).
+    // 2. MySQL and documents, no writes: `read_page` over the same ranges, documents dropped.
+    let m = Measure::start();
+    let built = futures::future::try_join_all(
+        ranges
+            .iter()
+            .cloned()
+            .map(|range| build_only(&source, &statements, page_size, range)),
+    )
+    .await?;
+    let build = m.finish();
+    let (docs_built, bytes_built): (usize, usize) = built
+        .iter()
+        .fold((0, 0), |(d, b), (cd, cb)| (d + cd, b + cb));
+    println!(
+        "documents only:   {docs_built} docs ({:.0} bytes on average) in {:.2}s = {:.0} docs/s; cpu {:.2}s",
+        bytes_built as f64 / docs_built.max(1) as f64,
+        build.wall.as_secs_f64(),
+        docs_built as f64 / build.wall.as_secs_f64(),
+        build.cpu.as_secs_f64()
+    );
+
+    // 3. The whole pipeline into the `_bulk`-only sink (on its own thread).
     let sink = BulkSink::start_on_thread(SinkConfig::default()).map_err(|e| e.to_string())?;
     let es = EsClient::new(sink.url()).map_err(|e| e.to_string())?;
     let options = UpdateOptions {
@@ -110,6 +105,8 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
         ..UpdateOptions::default()
     };
     let mut failures = CollectFailures::default();
+    // The peak below is the full update's alone, not the earlier stages'.
+    reset_peak_rss();
     let m = Measure::start();
     let report = full_update(
         &pipeline::Index,
@@ -147,6 +144,108 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
     );
     println!("sink:             {:?}", sink.stats());
     Ok(())
+}
+
+/// Whether `key` lies past the inclusive end of a range.
+fn past_end(key: &Value, up_to: Option<i128>) -> bool {
+    let key = match key {
+        Value::Int(i) => i128::from(*i),
+        Value::UInt(u) => i128::from(*u),
+        _ => return false,
+    };
+    up_to.is_some_and(|end| key > end)
+}
+
+/// Reads one key range the way the pipeline does (master page, customer and item look-ups per
+/// page) through its own snapshot; returns (orders, rows).
+async fn read_only(
+    source: &Source,
+    statements: &[Statement],
+    page_size: usize,
+    (mut after, up_to): KeyRange,
+) -> Result<(usize, usize), String> {
+    let (mut snapshot, _) = source.snapshot().await.map_err(|e| e.to_string())?;
+    let (mut orders, mut rows) = (0usize, 0usize);
+    loop {
+        let session = snapshot.session();
+        let page = match &after {
+            None => {
+                session
+                    .fetch(statements[0].text(), &[Value::Int(page_size as i64)])
+                    .await
+            }
+            Some(a) => {
+                session
+                    .fetch(
+                        statements[1].text(),
+                        &[a.clone(), Value::Int(page_size as i64)],
+                    )
+                    .await
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        let page: Vec<_> = page
+            .into_iter()
+            .filter(|r| r.first().is_some_and(|k| !past_end(k, up_to)))
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        orders += page.len();
+        rows += page.len();
+        after = page.last().and_then(|r| r.first()).cloned();
+        let order_ids: Vec<Value> = page.iter().filter_map(|r| r.first().cloned()).collect();
+        let customer_ids: Vec<Value> = page.iter().filter_map(|r| r.get(2).cloned()).collect();
+        rows += session
+            .fetch_keyed(
+                &statements[3],
+                &mee_runtime::pipeline::distinct_keys(customer_ids),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        rows += session
+            .fetch_keyed(&statements[4], &order_ids)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        if page.len() < page_size {
+            break;
+        }
+    }
+    snapshot.finish().await.map_err(|e| e.to_string())?;
+    Ok((orders, rows))
+}
+
+/// Builds the documents of one key range with `read_page`, as the full update does, and drops
+/// them; returns (documents, bytes).
+async fn build_only(
+    source: &Source,
+    statements: &[Statement],
+    page_size: usize,
+    (mut after, up_to): KeyRange,
+) -> Result<(usize, usize), String> {
+    use mee_runtime::pipeline::IndexPipeline;
+    let (mut snapshot, _) = source.snapshot().await.map_err(|e| e.to_string())?;
+    let (mut docs, mut bytes) = (0usize, 0usize);
+    loop {
+        let page = pipeline::Index
+            .read_page(snapshot.session(), statements, after.take(), page_size)
+            .await
+            .map_err(|e| e.to_string())?;
+        for doc in page.docs.iter().filter(|d| !past_end(&d.key, up_to)) {
+            docs += 1;
+            bytes += doc.source.as_ref().map_or(0, Vec::len);
+        }
+        match page.last_key {
+            Some(last) if page.master_rows == page_size && !past_end(&last, up_to) => {
+                after = Some(last)
+            }
+            _ => break,
+        }
+    }
+    snapshot.finish().await.map_err(|e| e.to_string())?;
+    Ok((docs, bytes))
 }
 
 /// Loads the sample unless `bench_shop` already holds exactly `orders` orders.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on this machine: starts the services, loads the sample `shop`/`crm`
 # data, builds mee with the `orders` pipeline, fills the `orders` index from a consistent MySQL
-# snapshot (`mee update orders`) and shows a document.
+# snapshot (`mee update orders`), starts `mee run orders`, changes rows live and shows the documents
+# once the index has caught up, with two example queries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
