@@ -150,10 +150,14 @@ pub fn resolve_statements(index: &dyn IndexPipeline, source: &Source) -> Vec<Sta
 
 /// Rows of a joined item by their link key: the first row per key wins, as Mee's `LIMIT 1` did
 /// (statements are ordered by primary key, so it is the row with the smallest key).
-pub type FirstByKey<R> = HashMap<Key, R>;
+pub type FirstByKey<R> = HashMap<Key, R, KeyHasher>;
 
 /// Rows of a nested list grouped by their link to the parent, in primary-key order.
-pub type GroupsByKey<R> = HashMap<Key, Vec<R>>;
+pub type GroupsByKey<R> = HashMap<Key, Vec<R>, KeyHasher>;
+
+/// A fast hasher for join keys: they come from our own database, not from an attacker, and
+/// SipHash cost ~2.5% of a full update.
+pub type KeyHasher = foldhash::fast::RandomState;
 
 /// Reads a joined item's rows for a whole page with one keyed statement: the first row per link
 /// value (statements order by primary key, as Mee's `LIMIT 1` picked the smallest).
@@ -166,7 +170,7 @@ pub async fn fetch_first<R>(
     link: fn(&R) -> Value,
     rows_read: &mut usize,
 ) -> Result<FirstByKey<R>, MysqlError> {
-    let mut out = FirstByKey::new();
+    let mut out = FirstByKey::default();
     read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
         out.entry(Key::of(&link(&r))).or_insert(r);
     })
@@ -185,7 +189,7 @@ pub async fn fetch_groups<R>(
     link: fn(&R) -> Value,
     rows_read: &mut usize,
 ) -> Result<GroupsByKey<R>, MysqlError> {
-    let mut out = GroupsByKey::new();
+    let mut out = GroupsByKey::default();
     read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
         out.entry(Key::of(&link(&r))).or_default().push(r);
     })

@@ -589,7 +589,11 @@ pub type KeyRange = (Option<Value>, Option<i128>);
 /// Splits the master's integer key span into `readers` ranges of equal width; one unbounded range
 /// when the key is not an integer, the table is small, or one reader is asked for. Public for
 /// the `full_update` bench, which reads the same ranges without building documents.
-pub async fn key_ranges(index: &dyn IndexPipeline, source: &Source, readers: usize) -> Vec<KeyRange> {
+pub async fn key_ranges(
+    index: &dyn IndexPipeline,
+    source: &Source,
+    readers: usize,
+) -> Vec<KeyRange> {
     let whole = vec![(None, None)];
     if readers <= 1 {
         return whole;

@@ -135,17 +135,13 @@ impl std::fmt::Write for Hex<'_> {
 
 impl ToJson for i64 {
     fn write_json(&self, w: &mut JsonWriter<'_>) {
-        w.scalar(|o| {
-            let _ = write!(Hex(o), "{self}");
-        });
+        w.scalar(|o| o.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes()));
     }
 }
 
 impl ToJson for u64 {
     fn write_json(&self, w: &mut JsonWriter<'_>) {
-        w.scalar(|o| {
-            let _ = write!(Hex(o), "{self}");
-        });
+        w.scalar(|o| o.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes()));
     }
 }
 
@@ -198,19 +194,53 @@ impl ToJson for Vec<u8> {
     }
 }
 
+/// `n` as exactly `width` decimal digits, zero-padded (the caller keeps `n` below 10^width).
+fn push_digits(o: &mut Vec<u8>, mut n: u32, width: usize) {
+    let start = o.len();
+    o.resize(start + width, b'0');
+    for slot in o[start..].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// `YYYY-MM-DD`, as `Date`'s `Display` writes it, without the formatting machinery (two dates
+/// per document are common, and `write!` cost more than the rest of the field).
+fn push_date(o: &mut Vec<u8>, d: &Date) {
+    push_digits(o, u32::from(d.year), 4);
+    o.push(b'-');
+    push_digits(o, u32::from(d.month), 2);
+    o.push(b'-');
+    push_digits(o, u32::from(d.day), 2);
+}
+
 impl ToJson for Date {
     fn write_json(&self, w: &mut JsonWriter<'_>) {
         w.scalar(|o| {
-            let _ = write!(Hex(o), "\"{self}\"");
+            o.push(b'"');
+            push_date(o, self);
+            o.push(b'"');
         });
     }
 }
 
 impl ToJson for DateTime {
-    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`, which the index maps as `date`.
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`, which the index maps as `date` (as `Display` writes it).
     fn write_json(&self, w: &mut JsonWriter<'_>) {
         w.scalar(|o| {
-            let _ = write!(Hex(o), "\"{self}\"");
+            o.push(b'"');
+            push_date(o, &self.date);
+            o.push(b'T');
+            push_digits(o, u32::from(self.hour), 2);
+            o.push(b':');
+            push_digits(o, u32::from(self.minute), 2);
+            o.push(b':');
+            push_digits(o, u32::from(self.second), 2);
+            if self.micros != 0 {
+                o.push(b'.');
+                push_digits(o, self.micros, 6);
+            }
+            o.push(b'"');
         });
     }
 }
@@ -343,5 +373,29 @@ mod tests {
             "\"2018-01-02T03:04:05\""
         );
         assert_eq!(json(|w| f64::NAN.write_json(w)), "null");
+    }
+
+    #[test]
+    fn dates_and_integers_are_written_as_display_writes_them() {
+        let cases = [
+            Date::new(2018, 1, 2).at(3, 4, 5),
+            Date::new(7, 12, 31).at(23, 59, 59),
+            DateTime {
+                micros: 1,
+                ..Date::new(1999, 10, 9).at(0, 0, 0)
+            },
+            DateTime {
+                micros: 999_999,
+                ..Date::new(9999, 12, 31).at(23, 59, 59)
+            },
+        ];
+        for dt in cases {
+            assert_eq!(json(|w| dt.write_json(w)), format!("\"{dt}\""));
+            assert_eq!(json(|w| dt.date.write_json(w)), format!("\"{}\"", dt.date));
+        }
+        for i in [0, -1, 7, i64::MIN, i64::MAX] {
+            assert_eq!(json(|w| i.write_json(w)), i.to_string());
+        }
+        assert_eq!(json(|w| u64::MAX.write_json(w)), u64::MAX.to_string());
     }
 }

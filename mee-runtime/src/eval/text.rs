@@ -21,12 +21,8 @@ use std::fmt::Write as _;
 pub fn write_text(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("NULL"),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::UInt(u) => {
-            let _ = write!(out, "{u}");
-        }
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
+        Value::UInt(u) => out.push_str(itoa::Buffer::new().format(*u)),
         Value::Float(f) => write_py_float(out, *f),
         Value::Decimal(s) | Value::Text(s) => out.push_str(s),
         Value::Bytes(b) => out.push_str(&String::from_utf8_lossy(b)),
