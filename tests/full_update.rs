@@ -1,12 +1,15 @@
 //! `full_update` against the real MariaDB and osmem: a new generation behind the alias, versioned
 //! with the snapshot position; a failure in the middle leaves the old generation serving and no
-//! orphan index.
-#![cfg(feature = "pipeline-vehicles")]
+//! orphan index; documents that fail to build are recorded page by page and do not stop it.
+#![cfg(all(feature = "pipeline-vehicles", feature = "pipeline-carteam"))]
 
 mod common;
 
-use mee::generated::vehicles::index_vehicle as veh;
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
+use mee::generated::{carteam::index_carteam_user as ct, vehicles::index_vehicle as veh};
+use mee_runtime::pipeline::BoxFuture;
+use mee_runtime::update::{
+    CollectFailures, Failure, FailureSink, NoProgress, UpdateOptions, full_update,
+};
 use mee_testkit::{TestFailure, TestResult};
 
 #[tokio::test]
@@ -152,5 +155,76 @@ async fn parallel_readers_cover_every_key_exactly_once() -> TestResult {
     .await
     .map_err(|e| TestFailure::new(e.to_string()))?;
     assert_eq!((report.master_rows, report.written), (4001, 4001));
+    mysql.drop_databases().await
+}
+
+/// Every call the full update made to its failure sink.
+#[derive(Default)]
+struct RecordedCalls(Vec<Vec<Failure>>);
+
+impl FailureSink for RecordedCalls {
+    fn record(&mut self, failures: Vec<Failure>) -> BoxFuture<'_, Result<(), String>> {
+        self.0.push(failures);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Decision 7 / T17b in a full update: a document whose `sum` meets a NULL fails alone; the run
+/// goes on, writes the others, and hands each failure to the sink with the page it was read in
+/// (not all at the end, so a table of bad rows does not pile up in memory).
+#[tokio::test]
+async fn documents_that_fail_to_build_are_recorded_page_by_page_and_the_rest_is_written()
+-> TestResult {
+    let mut mysql = common::carteam().await?;
+    let team = mysql.db("carteam_service").to_string();
+    mysql
+        .exec(&format!(
+            "UPDATE `{team}`.credit SET reward_line = NULL;
+             INSERT INTO `{team}`.users VALUES (4,'2018-01-01 00:00:00','2018-01-02 00:00:00','dave','444',1);"
+        ))
+        .await?;
+    let source = common::source(&mysql).await?;
+    let (test_es, es) = common::es().await?;
+    let alias = test_es.name("index_carteam_user");
+    let options = UpdateOptions {
+        alias: Some(alias.clone()),
+        page_size: 1,
+        readers: 1,
+        ..UpdateOptions::default()
+    };
+    let mut calls = RecordedCalls::default();
+    let report = full_update(&ct::Index, &source, &es, &options, &mut calls, &NoProgress)
+        .await
+        .map_err(|e| TestFailure::new(e.to_string()))?;
+    assert_eq!(
+        (report.master_rows, report.written, report.build_failures),
+        (3, 1, 2),
+        "{report:?}"
+    );
+    // Users 1 and 3 are on different pages of one row: two calls, one failure each.
+    let failed: Vec<Vec<(String, bool)>> = calls
+        .0
+        .iter()
+        .map(|call| {
+            call.iter()
+                .map(|f| match f {
+                    Failure::Build { id, error, .. } => {
+                        (id.clone(), error.starts_with("field `loanable_amount`"))
+                    }
+                    Failure::Rejected(r) => (format!("rejected: {r:?}"), false),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            vec![("carteam_user_1".to_string(), true)],
+            vec![("carteam_user_3".to_string(), true)]
+        ]
+    );
+    let docs = test_es.all_docs(&alias).await?;
+    let ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["carteam_user_4"]);
     mysql.drop_databases().await
 }

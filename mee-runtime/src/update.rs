@@ -20,6 +20,7 @@ use crate::es::{BulkConfig, BulkFailure, BulkOp, BulkWriter, EsClient, EsError, 
 use crate::mysql::{MysqlError, Source};
 use crate::pipeline::{IndexPipeline, resolve_statements};
 use crate::value::Value;
+use futures::FutureExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -261,6 +262,9 @@ async fn load(
     let mut writer = BulkWriter::new(es.clone(), options.bulk.clone());
     let ranges = key_ranges(index, source, options.readers).await;
     let totals = Totals::default();
+    // Failures are recorded as they happen (the readers share the sink), so memory does not
+    // grow with the number of bad rows.
+    let failures: SharedFailures<'_> = futures::lock::Mutex::new(failures);
     let readers = ranges.into_iter().map(|range| {
         let ctx = ReadRange {
             index,
@@ -269,46 +273,24 @@ async fn load(
             page_size: options.page_size,
             target: target.clone(),
             totals: &totals,
+            failures: &failures,
             progress,
         };
         ctx.run(range, writer.fork())
     });
-    let results = futures::future::try_join_all(readers).await?;
+    let positions = futures::future::try_join_all(readers).await?;
     // The sync must start from the earliest snapshot: a change between two readers' snapshots
     // is replayed onto documents read after it, which is harmless (versions keep the newer).
-    let position = results
-        .iter()
-        .map(|r| r.position.clone())
+    let position = positions
+        .into_iter()
         .min()
         .ok_or_else(|| UpdateError::Mysql(MysqlError::Unsupported("no reader ran".into())))?;
-    let mut written = 0;
-    let mut rejected = Vec::new();
-    let mut build_failed = Vec::new();
-    for r in results {
-        build_failed.extend(r.build_failed);
-        for t in r.tickets {
-            let outcome = t.await?;
-            written += outcome.acknowledged();
-            rejected.extend(outcome.failures);
-        }
-    }
-    let build_failures = build_failed.len() as u64;
-    if !build_failed.is_empty() {
-        failures
-            .record(build_failed)
-            .await
-            .map_err(UpdateError::Failures)?;
-    }
+    writer.flush().await;
+    let written = totals.written.load(Ordering::Relaxed);
+    let build_failures = totals.build_failures.load(Ordering::Relaxed);
+    let rejected_count = totals.rejected.load(Ordering::Relaxed);
     let master_rows = totals.master_rows.load(Ordering::Relaxed);
     let dependent_rows = totals.dependent_rows.load(Ordering::Relaxed);
-    writer.flush().await;
-    let rejected_count = rejected.len() as u64;
-    if !rejected.is_empty() {
-        failures
-            .record(rejected.into_iter().map(Failure::Rejected).collect())
-            .await
-            .map_err(UpdateError::Failures)?;
-    }
     es.end_bulk_load(name, &saved).await?;
     es.refresh(name).await?;
     let found = es.count(name, None).await?;
@@ -575,12 +557,19 @@ pub async fn update_with_state(
     Ok(report)
 }
 
-/// Rows read so far by all readers, for progress and the report.
+/// Counts of all readers, for progress and the report.
 #[derive(Default)]
 struct Totals {
     master_rows: AtomicU64,
     dependent_rows: AtomicU64,
+    /// Documents Elasticsearch acknowledged.
+    written: AtomicU64,
+    build_failures: AtomicU64,
+    rejected: AtomicU64,
 }
+
+/// The caller's failure sink, shared by the readers.
+type SharedFailures<'f> = futures::lock::Mutex<&'f mut (dyn FailureSink + 'f)>;
 
 /// Primary keys `(after, up_to]`: `after` exclusive (`None` from the start), `up_to` inclusive
 /// (`None` to the end).
@@ -653,31 +642,26 @@ fn key_int(v: &Value) -> Option<i128> {
 }
 
 /// What one reader needs; it reads its key range through its own snapshot.
-struct ReadRange<'a> {
+struct ReadRange<'a, 'f> {
     index: &'a dyn IndexPipeline,
     source: &'a Source,
     statements: &'a [crate::mysql::Statement],
     page_size: usize,
     target: Arc<str>,
     totals: &'a Totals,
+    failures: &'a SharedFailures<'f>,
     progress: &'a dyn Progress,
 }
 
-struct RangeResult {
-    position: BinlogPosition,
-    tickets: Vec<crate::es::Ticket>,
-    build_failed: Vec<Failure>,
-}
-
-impl ReadRange<'_> {
+impl ReadRange<'_, '_> {
     async fn run(
         self,
         (mut after, up_to): KeyRange,
         mut writer: BulkWriter,
-    ) -> Result<RangeResult, UpdateError> {
+    ) -> Result<BinlogPosition, UpdateError> {
         let (mut snapshot, position) = self.source.snapshot().await?;
         let version = position.version();
-        let mut tickets = Vec::new();
+        let mut tickets = std::collections::VecDeque::new();
         let mut build_failed = Vec::new();
         loop {
             let page = self
@@ -719,7 +703,19 @@ impl ReadRange<'_> {
                 }
             }
             let rows = self.totals.master_rows.fetch_add(kept, Ordering::Relaxed) + kept;
-            tickets.push(writer.submit(ops).await);
+            tickets.push_back(writer.submit(ops).await);
+            if !build_failed.is_empty() {
+                self.totals
+                    .build_failures
+                    .fetch_add(build_failed.len() as u64, Ordering::Relaxed);
+                self.record(std::mem::take(&mut build_failed)).await?;
+            }
+            // Settle what has resolved, without waiting: a ticket whose documents still sit in
+            // the writer's buffer resolves only once the buffer fills or is flushed.
+            while let Some(outcome) = tickets.front_mut().and_then(|t| t.now_or_never()) {
+                tickets.pop_front();
+                self.settle(outcome).await?;
+            }
             self.progress
                 .update(rows, writer.counters().snapshot().acknowledged());
             match page.last_key {
@@ -733,10 +729,43 @@ impl ReadRange<'_> {
         }
         snapshot.finish().await?;
         writer.send_pending().await;
-        Ok(RangeResult {
-            position,
-            tickets,
-            build_failed,
-        })
+        for ticket in tickets {
+            self.settle(ticket.await).await?;
+        }
+        Ok(position)
+    }
+
+    /// Counts what a resolved bulk ticket wrote and records what it rejected.
+    async fn settle(
+        &self,
+        outcome: Result<crate::es::BatchOutcome, EsError>,
+    ) -> Result<(), UpdateError> {
+        let outcome = outcome?;
+        self.totals
+            .written
+            .fetch_add(outcome.acknowledged(), Ordering::Relaxed);
+        if outcome.failures.is_empty() {
+            return Ok(());
+        }
+        self.totals
+            .rejected
+            .fetch_add(outcome.failures.len() as u64, Ordering::Relaxed);
+        self.record(
+            outcome
+                .failures
+                .into_iter()
+                .map(Failure::Rejected)
+                .collect(),
+        )
+        .await
+    }
+
+    async fn record(&self, failures: Vec<Failure>) -> Result<(), UpdateError> {
+        self.failures
+            .lock()
+            .await
+            .record(failures)
+            .await
+            .map_err(UpdateError::Failures)
     }
 }
