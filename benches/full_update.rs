@@ -56,17 +56,11 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
     let statements = resolve_statements(&pipeline::Index, &source);
     let ranges = key_ranges(&pipeline::Index, &source, readers).await;
     let m = Measure::start();
-    let counts = futures::future::try_join_all(
-        ranges
-            .iter()
-            .cloned()
-            .map(|range| read_only(&source, &statements, page_size, range)),
-    )
+    let (orders_read, rows) = over_ranges(&ranges, |range| {
+        read_only(&source, &statements, page_size, range)
+    })
     .await?;
     let read = m.finish();
-    let (orders_read, rows): (usize, usize) = counts
-        .iter()
-        .fold((0, 0), |(o, r), (co, cr)| (o + co, r + cr));
     println!(
         "mysql read only:  {readers} readers, {rows} rows of {orders_read} orders in {:.2}s = {:.0} rows/s = {:.0} orders/s; cpu {:.2}s",
         read.wall.as_secs_f64(),
@@ -77,17 +71,11 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
 
     // 2. MySQL and documents, no writes: `read_page` over the same ranges, documents dropped.
     let m = Measure::start();
-    let built = futures::future::try_join_all(
-        ranges
-            .iter()
-            .cloned()
-            .map(|range| build_only(&source, &statements, page_size, range)),
-    )
+    let (docs_built, bytes_built) = over_ranges(&ranges, |range| {
+        build_only(&source, &statements, page_size, range)
+    })
     .await?;
     let build = m.finish();
-    let (docs_built, bytes_built): (usize, usize) = built
-        .iter()
-        .fold((0, 0), |(d, b), (cd, cb)| (d + cd, b + cb));
     println!(
         "documents only:   {docs_built} docs ({:.0} bytes on average) in {:.2}s = {:.0} docs/s; cpu {:.2}s",
         bytes_built as f64 / docs_built.max(1) as f64,
@@ -144,6 +132,19 @@ async fn run(orders: usize, page_size: usize, readers: usize) -> Result<(), Stri
     );
     println!("sink:             {:?}", sink.stats());
     Ok(())
+}
+
+/// Runs `stage` on every key range at once, as the full update's readers do, and sums the
+/// counts it returns.
+async fn over_ranges<Fut>(
+    ranges: &[KeyRange],
+    stage: impl Fn(KeyRange) -> Fut,
+) -> Result<(usize, usize), String>
+where
+    Fut: std::future::Future<Output = Result<(usize, usize), String>>,
+{
+    let parts = futures::future::try_join_all(ranges.iter().cloned().map(stage)).await?;
+    Ok(parts.iter().fold((0, 0), |(a, b), (c, d)| (a + c, b + d)))
 }
 
 /// Whether `key` lies past the inclusive end of a range.
