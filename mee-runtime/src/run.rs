@@ -52,7 +52,9 @@ pub struct RunOptions {
     pub update: UpdateOptions,
     /// A batch is applied once it holds this many row changes...
     pub batch_rows: usize,
-    /// ...or when this long has passed since the last batch (or the binlog went quiet).
+    /// ...or when this long has passed since the last batch (or the binlog went quiet). 50 ms by
+    /// default: with 200 ms, batches at 5k changes/s grew large enough to take longer to apply
+    /// than the wait itself (p99 lag 848 ms against 178 ms; `BENCHMARKS.md`).
     pub batch_wait: Duration,
     /// The replica server id the binlog reader registers with (a switch-over's catch-up reader
     /// uses this plus [`CATCH_UP_SERVER_ID_OFFSET`]).
@@ -65,7 +67,7 @@ impl Default for RunOptions {
         RunOptions {
             update: UpdateOptions::default(),
             batch_rows: 5000,
-            batch_wait: Duration::from_millis(200),
+            batch_wait: Duration::from_millis(50),
             server_id: 7_700_001,
             bulk: BulkConfig::default(),
         }

@@ -24,10 +24,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 7_700_001)]
     server_id: u32,
     /// Apply a batch after this many row changes...
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = RunOptions::default().batch_rows)]
     batch_rows: usize,
-    /// ...or after this many milliseconds
-    #[arg(long, default_value_t = 200)]
+    /// ...or after this many milliseconds (shorter: lower lag, more, smaller bulk requests and
+    /// checkpoint writes)
+    #[arg(long, default_value_t = RunOptions::default().batch_wait.as_millis() as u64)]
     batch_ms: u64,
 }
 
