@@ -1,6 +1,7 @@
 //! `run`, the embedded sync, on real MariaDB and osmem: the first start builds the index and moves
 //! the alias only after catching up; live changes then reach the index; a stop saves the
-//! checkpoint; a restart resumes from it without a new full update.
+//! checkpoint; a restart resumes from it without a new full update; on a server that is never
+//! quiet the alias still moves.
 #![cfg(feature = "pipeline-vehicles")]
 
 mod common;
@@ -96,5 +97,85 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
             "round {round}: a batch was applied and checkpointed"
         );
     }
+    mysql.drop_databases().await
+}
+
+/// On a server that is never quiet for a whole batch window, the first start still moves the
+/// alias: caught up means past the binlog's end as it was once the generation was built, not
+/// only an idle binlog. A writer commits a change every 10 ms (the window is 100 ms) until the
+/// alias has moved, so the alias can only appear while the changes go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alias_moves_while_changes_never_stop() -> TestResult {
+    let mysql = common::vehicles().await?;
+    let cert = mysql.db("certify_service").to_string();
+    let mut writer_conn = mysql.admin_conn().await?;
+    let source = common::source(&mysql).await?;
+    let (test_es, es) = common::es().await?;
+    let (state, retry) = common::stores(&test_es, &es)?;
+    let alias = test_es.name("index_vehicle");
+    let options = common::run_options(&alias, 3_100_000);
+    let services = Services {
+        source: &source,
+        es: &es,
+        state: &state,
+        retry: &retry,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (quiet_tx, mut quiet_rx) = watch::channel(false);
+    let follower = run(&veh::Index, &services, &options, stop_rx);
+    let writer = async {
+        use mysql_async::prelude::Queryable;
+        let mut commits = 0u64;
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                _ = quiet_rx.changed() => break,
+                _ = tick.tick() => {}
+            }
+            writer_conn
+                .query_drop(format!(
+                    "UPDATE `{cert}`.vehicle SET status = (status + 1) % 7 WHERE id = 1"
+                ))
+                .await
+                .map_err(fail)?;
+            commits += 1;
+        }
+        Ok::<_, mee_testkit::TestFailure>(commits)
+    };
+    let driver = async {
+        let moved = eventually(
+            "the alias to move while changes go on",
+            Duration::from_secs(30),
+            || async {
+                Ok(es
+                    .alias_targets(&alias)
+                    .await
+                    .ok()
+                    .filter(|t| !t.is_empty()))
+            },
+        )
+        .await;
+        // The writer stops either way, so that a failure is reported rather than waited on.
+        quiet_tx.send(true).map_err(fail)?;
+        moved.map(drop)
+    };
+    let after_alias = async {
+        let checked = async {
+            let (written, driven) = tokio::join!(writer, driver);
+            driven?;
+            let commits = written?;
+            assert!(commits > 0, "the writer committed nothing");
+            // Quiet now: the index ends equal to a fresh full update.
+            let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
+            eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await
+        }
+        .await;
+        stop_tx.send(true).map_err(fail)?;
+        checked
+    };
+    let (report, checked) = tokio::join!(follower, after_alias);
+    checked?;
+    let report = report.map_err(fail)?;
+    assert!(report.full_update, "{report:?}");
     mysql.drop_databases().await
 }

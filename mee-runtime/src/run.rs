@@ -212,6 +212,13 @@ async fn follow(
     let mut writer = BulkWriter::new(svc.es.clone(), options.bulk.clone());
     let mut session = svc.source.session().await?;
     let guard = crate::preflight::SchemaGuard::new(index, svc.source);
+    // Where the binlog ended once the generation was built: reading past it means caught up,
+    // even on a server that is never quiet (the binlog going idle is the other sign).
+    let mut catch_up_to = if alias_pending {
+        crate::binlog::read_head(session.conn()).await?.flatten()
+    } else {
+        None
+    };
 
     // Row events of the open transaction, and of committed transactions not applied yet.
     let mut open: Vec<RowsEvent> = Vec::new();
@@ -374,8 +381,12 @@ async fn follow(
         if stopping {
             break;
         }
-        // Caught up: nothing new for a while and everything read is applied.
-        if idle && alias_pending && open.is_empty() && committed.is_empty() {
+        // Caught up: everything read is applied, and the reader is past the binlog's end at
+        // start-up, or nothing new came for a while.
+        let past_head = catch_up_to
+            .as_ref()
+            .is_some_and(|head| reader.position() >= head);
+        if (idle || past_head) && alias_pending && open.is_empty() && committed.is_empty() {
             promote(
                 index,
                 svc,
@@ -389,6 +400,7 @@ async fn follow(
             .await?;
             report.promoted.push(write_to.to_string());
             alias_pending = false;
+            catch_up_to = None;
         }
     }
     writer.flush().await;

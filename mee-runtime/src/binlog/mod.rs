@@ -14,7 +14,7 @@ pub mod stream;
 
 pub use decode::{ColumnInfo, DecodeError, RawRows, RowChange, RowKind, TablePlan};
 pub use position::{BinlogPosition, Gtid, PositionParseError, parse_gtid_list};
-pub use settings::{ServerSettings, check_server, read_server_settings};
+pub use settings::{ServerSettings, check_server, read_head, read_server_settings};
 pub use stream::{BinlogEvent, BinlogReader, ReaderConfig, RowsEvent, StartAt, TableFilter};
 
 /// Everything that can stop the binlog reader. Each message is one sentence that says what went

@@ -149,6 +149,28 @@ const VARIABLES: &[&str] = &[
     "gtid_binlog_pos",
 ];
 
+/// The end of the binlog now (`SHOW MASTER STATUS`, file and offset only): `None` when the
+/// account may not ask (it lacks BINLOG MONITOR / REPLICATION CLIENT), `Some(None)` when the
+/// server has no binlog.
+pub async fn read_head(conn: &mut Conn) -> Result<Option<Option<BinlogPosition>>, BinlogError> {
+    match conn.query_iter("SHOW MASTER STATUS").await {
+        Ok(mut result) => {
+            let rows: Vec<mysql_async::Row> = result
+                .collect()
+                .await
+                .map_err(|e| BinlogError::mysql("reading SHOW MASTER STATUS", e))?;
+            Ok(Some(rows.into_iter().next().and_then(|row| {
+                let file: Option<String> = row.get(0);
+                let pos: Option<u64> = row.get(1);
+                Some(BinlogPosition::new(file?, pos?))
+            })))
+        }
+        // 1227: access denied.
+        Err(mysql_async::Error::Server(e)) if e.code == 1227 => Ok(None),
+        Err(e) => Err(BinlogError::mysql("running SHOW MASTER STATUS", e)),
+    }
+}
+
 /// Reads the server's binlog settings, privileges and head position.
 pub async fn read_server_settings(
     conn: &mut Conn,
@@ -184,22 +206,9 @@ pub async fn read_server_settings(
         .map_err(|e| BinlogError::mysql("reading the account's grants", e))?;
     let can_stream = grants_allow_streaming(&grants);
 
-    let (can_monitor, head) = match conn.query_iter("SHOW MASTER STATUS").await {
-        Ok(mut result) => {
-            let rows: Vec<mysql_async::Row> = result
-                .collect()
-                .await
-                .map_err(|e| BinlogError::mysql("reading SHOW MASTER STATUS", e))?;
-            let head = rows.into_iter().next().and_then(|row| {
-                let file: Option<String> = row.get(0);
-                let pos: Option<u64> = row.get(1);
-                Some(BinlogPosition::new(file?, pos?))
-            });
-            (true, head)
-        }
-        // 1227: access denied; the account lacks BINLOG MONITOR / REPLICATION CLIENT.
-        Err(mysql_async::Error::Server(e)) if e.code == 1227 => (false, None),
-        Err(e) => return Err(BinlogError::mysql("running SHOW MASTER STATUS", e)),
+    let (can_monitor, head) = match read_head(conn).await? {
+        Some(head) => (true, head),
+        None => (false, None),
     };
     let head = head.map(|h| match &gtid_binlog_pos {
         Some(g) if is_mariadb => h.with_gtid(g.clone()),
