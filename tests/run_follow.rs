@@ -42,7 +42,7 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
             retry: &retry,
         };
         let follower = run(&veh::Index, &services, &options, stop_rx);
-        let driver = async {
+        let changes = async {
             if round == 0 {
                 // Written while the first full update runs (before or after its snapshot, the
                 // row must end up in the index: in the snapshot, or caught up from the binlog).
@@ -83,9 +83,13 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
             }
             // The index as a fresh full update would build it now.
             let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
-            eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await?;
+            eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await
+        };
+        // The follower stops whether the checks passed or not, so a failure is reported at once.
+        let driver = async {
+            let checked = changes.await;
             stop_tx.send(true).map_err(fail)?;
-            Ok::<_, mee_testkit::TestFailure>(())
+            checked
         };
         let (report, driven) = tokio::join!(follower, driver);
         driven?;
