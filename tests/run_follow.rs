@@ -85,13 +85,7 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
             let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
             eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await
         };
-        // The follower stops whether the checks passed or not, so a failure is reported at once.
-        let driver = async {
-            let checked = changes.await;
-            stop_tx.send(true).map_err(fail)?;
-            checked
-        };
-        let (report, driven) = tokio::join!(follower, driver);
+        let (report, driven) = common::beside(follower, changes, stop_tx).await;
         driven?;
         let report = report.map_err(fail)?;
         // The first round builds the index; the restart resumes from the checkpoint.
@@ -164,20 +158,15 @@ async fn the_alias_moves_while_changes_never_stop() -> TestResult {
         moved.map(drop)
     };
     let after_alias = async {
-        let checked = async {
-            let (written, driven) = tokio::join!(writer, driver);
-            driven?;
-            let commits = written?;
-            assert!(commits > 0, "the writer committed nothing");
-            // Quiet now: the index ends equal to a fresh full update.
-            let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
-            eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await
-        }
-        .await;
-        stop_tx.send(true).map_err(fail)?;
-        checked
+        let (written, driven) = tokio::join!(writer, driver);
+        driven?;
+        let commits = written?;
+        assert!(commits > 0, "the writer committed nothing");
+        // Quiet now: the index ends equal to a fresh full update.
+        let expected = fresh_documents(&veh::Index, &source, &es, &test_es).await?;
+        eventually_equal(&es, &alias, &expected, Duration::from_secs(20)).await
     };
-    let (report, checked) = tokio::join!(follower, after_alias);
+    let (report, checked) = common::beside(follower, after_alias, stop_tx).await;
     checked?;
     let report = report.map_err(fail)?;
     assert!(report.full_update, "{report:?}");

@@ -168,10 +168,9 @@ async fn a_column_added_mid_stream_changes_nothing_and_the_sync_goes_on() -> Tes
         assert_eq!(v12["vehicle_type_name"], "a rather long type name", "{v12}");
         assert_eq!(v12["vehicle_monitors"][0]["monitor_type"], "lidar", "{v12}");
         assert_eq!(doc(&expected, "vehicle_1")?["vehicle_status"], 7);
-        stop_tx.send(true).map_err(fail)?;
         Ok::<_, TestFailure>(())
     };
-    let (report, driven) = tokio::join!(follower, driver);
+    let (report, driven) = common::beside(follower, driver, stop_tx).await;
     driven?;
     let report = report.map_err(fail)?;
     assert!(report.batches >= 1, "{report:?}");

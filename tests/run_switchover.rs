@@ -68,20 +68,6 @@ async fn wait_for_state(
     .await
 }
 
-/// Runs `follower` next to `steps` and stops it however the steps end, so that a failure is
-/// reported instead of hanging.
-async fn beside<R, T>(
-    follower: impl Future<Output = R>,
-    steps: impl Future<Output = T>,
-    stop: watch::Sender<bool>,
-) -> (R, T) {
-    tokio::join!(follower, async {
-        let result = steps.await;
-        let _ = stop.send(true);
-        result
-    })
-}
-
 fn update_options(alias: &str) -> UpdateOptions {
     UpdateOptions {
         alias: Some(alias.to_string()),
@@ -208,7 +194,7 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
         assert!(stored.doc.building.is_none(), "{:?}", stored.doc.building);
         Ok::<_, TestFailure>(new_index)
     };
-    let (report, driven) = beside(follower, steps, stop_tx).await;
+    let (report, driven) = common::beside(follower, steps, stop_tx).await;
     let new_index = driven?;
     let report = report.map_err(fail)?;
     assert!(report.promoted.contains(&new_index), "{report:?}");
@@ -328,7 +314,7 @@ async fn a_second_update_or_follower_of_the_same_index_is_refused() -> TestResul
         .await;
         Ok::<_, TestFailure>(refused)
     };
-    let (follower, refused) = beside(follower, second, stop_tx).await;
+    let (follower, refused) = common::beside(follower, second, stop_tx).await;
     follower.map_err(fail)?;
     match refused? {
         Err(RunError::State(e @ StateError::Held { .. })) => {

@@ -8,7 +8,9 @@ use mee_runtime::run::{RunOptions, Services};
 use mee_runtime::state::{RetryConfig, RetryTable, StateConfig, StateStore};
 use mee_runtime::update::UpdateOptions;
 use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, fail};
+use std::future::Future;
 use std::time::Duration;
+use tokio::sync::watch;
 
 pub mod sync;
 
@@ -197,4 +199,18 @@ pub fn run_options(alias: &str, server_id_base: u32) -> RunOptions {
         batch_wait: Duration::from_millis(100),
         ..RunOptions::default()
     }
+}
+
+/// Runs `follower` next to `steps` and stops it however the steps end, so that a failure is
+/// reported instead of hanging.
+pub async fn beside<R, T>(
+    follower: impl Future<Output = R>,
+    steps: impl Future<Output = T>,
+    stop: watch::Sender<bool>,
+) -> (R, T) {
+    tokio::join!(follower, async {
+        let result = steps.await;
+        let _ = stop.send(true);
+        result
+    })
 }
