@@ -9,7 +9,7 @@ mod common;
 use common::sync::{eventually_equal, fresh_documents};
 use mee::generated::vehicles::index_vehicle as veh;
 use mee_runtime::run::{Services, run};
-use mee_testkit::{TestResult, eventually, fail};
+use mee_testkit::{TestResult, fail};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -53,16 +53,11 @@ async fn run_follows_changes_and_resumes_from_its_checkpoint() -> TestResult {
                     .await?;
             }
             // The alias appears once the follower caught up with the head.
-            eventually(
+            common::alias_moved(
+                &es,
+                &alias,
                 "the alias to point at the new generation",
                 Duration::from_secs(20),
-                || async {
-                    Ok(es
-                        .alias_targets(&alias)
-                        .await
-                        .ok()
-                        .filter(|t| !t.is_empty()))
-                },
             )
             .await?;
             if round == 0 {
@@ -141,16 +136,11 @@ async fn the_alias_moves_while_changes_never_stop() -> TestResult {
         Ok::<_, mee_testkit::TestFailure>(commits)
     };
     let driver = async {
-        let moved = eventually(
+        let moved = common::alias_moved(
+            &es,
+            &alias,
             "the alias to move while changes go on",
             Duration::from_secs(30),
-            || async {
-                Ok(es
-                    .alias_targets(&alias)
-                    .await
-                    .ok()
-                    .filter(|t| !t.is_empty()))
-            },
         )
         .await;
         // The writer stops either way, so that a failure is reported rather than waited on.

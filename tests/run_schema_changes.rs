@@ -13,7 +13,7 @@ use mee_runtime::preflight::{PreflightError, SchemaChangeError};
 use mee_runtime::run::{RunError, RunOptions, RunReport, run};
 use mee_runtime::state::{CheckpointKey, PipelineKey};
 use mee_runtime::update::{NoProgress, UpdateError, update_with_state};
-use mee_testkit::{TestFailure, TestResult, eventually, fail};
+use mee_testkit::{TestFailure, TestResult, fail};
 use serde_json::Value as Json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,18 +50,11 @@ impl Fixture {
     }
 
     async fn wait_for_alias(&self) -> TestResult {
-        eventually(
+        common::alias_moved(
+            &self.env.es,
+            &self.env.alias,
             "the alias to point at the synced generation",
             DEADLINE,
-            || async {
-                Ok(self
-                    .env
-                    .es
-                    .alias_targets(&self.env.alias)
-                    .await
-                    .ok()
-                    .filter(|t| !t.is_empty()))
-            },
         )
         .await
         .map(|_| ())

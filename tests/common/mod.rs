@@ -214,3 +214,17 @@ pub async fn beside<R, T>(
         result
     })
 }
+
+/// Waits until `alias` points at some index (`what` names the moment in the failure), and
+/// returns the indexes it points at.
+pub async fn alias_moved(
+    es: &EsClient,
+    alias: &str,
+    what: &str,
+    limit: Duration,
+) -> TestResult<Vec<String>> {
+    mee_testkit::eventually(what, limit, || async {
+        Ok(es.alias_targets(alias).await.ok().filter(|t| !t.is_empty()))
+    })
+    .await
+}
