@@ -675,6 +675,41 @@ impl SchemaGuard {
     }
 }
 
+impl SchemaGuard {
+    /// Called when documents of a batch ending at `position` failed to build: a rebuild reads
+    /// the tables as they are now, which may already have the shape of a statement later in the
+    /// binlog than the batch. When a used column no longer fits, that is the sync's stop (the
+    /// checkpoint stays before the batch, which a restart after the fix applies), not a failure
+    /// of those documents. `Ok` when every used column still fits: the failures are the data's.
+    pub async fn check_after_failures(
+        &self,
+        source: &Source,
+        position: &BinlogPosition,
+    ) -> Result<(), SchemaChangeError> {
+        let problems: Vec<String> = check_schema(source, self.expected)
+            .await?
+            .iter()
+            .filter_map(|p| judge(p, self.expected, self.alias, source.server()))
+            .map(|message| {
+                format!(
+                    "documents of index `{}` changed up to binlog position {position} failed to build \
+                     because a table changed under the sync: {message}, then start `mee run` \
+                     again (it resumes before those changes)",
+                    self.alias
+                )
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaChangeError::Stopped {
+                position: position.clone(),
+                problems,
+            })
+        }
+    }
+}
+
 /// The last part of a name (`db` of `db`, `table` of `db.table`).
 fn last_part(name: &ObjectName) -> String {
     name.0

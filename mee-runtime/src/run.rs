@@ -354,6 +354,7 @@ async fn follow(
                 &committed,
                 &at,
                 &checkpoint_key,
+                &guard,
                 report,
             )
             .await?;
@@ -485,10 +486,16 @@ async fn apply_batch(
     events: &[RowsEvent],
     at: &BinlogPosition,
     checkpoint_key: &CheckpointKey,
+    guard: &crate::preflight::SchemaGuard,
     report: &mut RunReport,
 ) -> Result<(), RunError> {
     let applied =
         apply_changes_mirrored(target, mirrors, session, events, writer, at.version()).await?;
+    if !applied.build_failures.is_empty() {
+        // Before they go to the retry table and the checkpoint passes them: a failure caused
+        // by a schema change not yet read from the binlog stops the sync instead.
+        guard.check_after_failures(svc.source, at).await?;
+    }
     record_failures(target, svc, options, &applied).await?;
     save_checkpoint(svc, checkpoint_key, at, &target.write_to).await?;
     report.batches += 1;
