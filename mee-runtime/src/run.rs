@@ -435,13 +435,20 @@ async fn full(
     Ok((done.index, done.snapshot, true))
 }
 
-/// Records a batch's failed documents in the retry table, under the alias the sync serves.
+/// Records the failed documents of the batch ending at `at` in the retry table, under the alias
+/// the sync serves; unless they failed because a used table already has a shape the binlog has
+/// not reached, which stops the sync before the batch instead.
 pub(crate) async fn record_failures(
     target: &SyncTarget<'_>,
     svc: &Services<'_>,
     options: &RunOptions,
+    guard: &crate::preflight::SchemaGuard,
     applied: &Applied,
+    at: &BinlogPosition,
 ) -> Result<(), RunError> {
+    if !applied.build_failures.is_empty() {
+        guard.check_after_failures(svc.source, at).await?;
+    }
     let pipeline = target.index.pipeline();
     let (alias, _) = options.update.target(target.index);
     let alias = alias.as_str();
@@ -491,12 +498,7 @@ async fn apply_batch(
 ) -> Result<(), RunError> {
     let applied =
         apply_changes_mirrored(target, mirrors, session, events, writer, at.version()).await?;
-    if !applied.build_failures.is_empty() {
-        // Before they go to the retry table and the checkpoint passes them: a failure caused
-        // by a schema change not yet read from the binlog stops the sync instead.
-        guard.check_after_failures(svc.source, at).await?;
-    }
-    record_failures(target, svc, options, &applied).await?;
+    record_failures(target, svc, options, guard, &applied, at).await?;
     save_checkpoint(svc, checkpoint_key, at, &target.write_to).await?;
     report.batches += 1;
     report.rebuilt += applied.rebuilt as u64;

@@ -42,6 +42,7 @@ pub async fn catch_up(
     let mut reader = BinlogReader::connect(opts, config).await?;
     let mut writer = BulkWriter::new(svc.es.clone(), options.bulk.clone());
     let mut session = svc.source.session().await?;
+    let guard = crate::preflight::SchemaGuard::new(target.index, svc.source);
     let mut open = Vec::new();
     let mut committed = Vec::new();
     let mut committed_rows = 0usize;
@@ -63,7 +64,7 @@ pub async fn catch_up(
         if done || committed_rows >= options.batch_rows {
             let applied =
                 apply_changes(target, &mut session, &committed, &mut writer, at.version()).await?;
-            record_failures(target, svc, options, &applied).await?;
+            record_failures(target, svc, options, &guard, &applied, &at).await?;
             rebuilt += applied.rebuilt as u64;
             committed.clear();
             committed_rows = 0;
