@@ -17,7 +17,7 @@ use mee_runtime::es::{BulkSink, EsClient, SinkConfig};
 use mee_runtime::mysql::{Source, SourceConfig, Statement};
 use mee_runtime::pipeline::resolve_statements;
 use mee_runtime::update::{
-    CollectFailures, KeyRange, NoProgress, UpdateOptions, full_update, key_ranges,
+    CollectFailures, KeyRange, NoProgress, UpdateOptions, full_update, key_ranges, past_range_end,
 };
 use mee_runtime::value::Value;
 use std::process::Command;
@@ -147,16 +147,6 @@ where
     Ok(parts.iter().fold((0, 0), |(a, b), (c, d)| (a + c, b + d)))
 }
 
-/// Whether `key` lies past the inclusive end of a range.
-fn past_end(key: &Value, up_to: Option<i128>) -> bool {
-    let key = match key {
-        Value::Int(i) => i128::from(*i),
-        Value::UInt(u) => i128::from(*u),
-        _ => return false,
-    };
-    up_to.is_some_and(|end| key > end)
-}
-
 /// Reads one key range the way the pipeline does (master page, customer and item look-ups per
 /// page) through its own snapshot; returns (orders, rows).
 async fn read_only(
@@ -187,7 +177,7 @@ async fn read_only(
         .map_err(|e| e.to_string())?;
         let page: Vec<_> = page
             .into_iter()
-            .filter(|r| r.first().is_some_and(|k| !past_end(k, up_to)))
+            .filter(|r| r.first().is_some_and(|k| !past_range_end(k, up_to)))
             .collect();
         if page.is_empty() {
             break;
@@ -234,12 +224,12 @@ async fn build_only(
             .read_page(snapshot.session(), statements, after.take(), page_size)
             .await
             .map_err(|e| e.to_string())?;
-        for doc in page.docs.iter().filter(|d| !past_end(&d.key, up_to)) {
+        for doc in page.docs.iter().filter(|d| !past_range_end(&d.key, up_to)) {
             docs += 1;
             bytes += doc.source.as_ref().map_or(0, Vec::len);
         }
         match page.last_key {
-            Some(last) if page.master_rows == page_size && !past_end(&last, up_to) => {
+            Some(last) if page.master_rows == page_size && !past_range_end(&last, up_to) => {
                 after = Some(last)
             }
             _ => break,

@@ -399,7 +399,6 @@ fn token(tag: &str, seq: u64) -> String {
 #[derive(Default)]
 struct Acks {
     first: Mutex<HashMap<u64, Instant>>,
-    count: AtomicU64,
 }
 
 impl Acks {
@@ -431,10 +430,7 @@ impl Acks {
         }
         let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
         for seq in found {
-            first.entry(seq).or_insert_with(|| {
-                self.count.fetch_add(1, Ordering::Relaxed);
-                x.answered_at
-            });
+            first.entry(seq).or_insert(x.answered_at);
         }
     }
 }

@@ -649,13 +649,11 @@ impl SchemaGuard {
             problems.push(format!("{prefix}: {what}"));
         }
         if !recheck.is_empty() {
-            for p in check_schema(source, &recheck).await? {
-                if let Some(message) = judge(&p, self.expected, self.alias, source.server()) {
-                    problems.push(format!(
-                        "{prefix}: {message}, then start `mee run` again (it resumes just before \
-                         this statement)"
-                    ));
-                }
+            for message in self.unfit(source, &recheck).await? {
+                problems.push(format!(
+                    "{prefix}: {message}, then start `mee run` again (it resumes just before this \
+                     statement)"
+                ));
             }
         }
         if problems.is_empty() {
@@ -673,9 +671,7 @@ impl SchemaGuard {
             })
         }
     }
-}
 
-impl SchemaGuard {
     /// Called when documents of a batch ending at `position` failed to build: a rebuild reads
     /// the tables as they are now, which may already have the shape of a statement later in the
     /// binlog than the batch. When a used column no longer fits, that is the sync's stop (the
@@ -686,10 +682,10 @@ impl SchemaGuard {
         source: &Source,
         position: &BinlogPosition,
     ) -> Result<(), SchemaChangeError> {
-        let problems: Vec<String> = check_schema(source, self.expected)
+        let problems: Vec<String> = self
+            .unfit(source, self.expected)
             .await?
-            .iter()
-            .filter_map(|p| judge(p, self.expected, self.alias, source.server()))
+            .into_iter()
             .map(|message| {
                 format!(
                     "documents of index `{}` changed up to binlog position {position} failed to build \
@@ -707,6 +703,20 @@ impl SchemaGuard {
                 problems,
             })
         }
+    }
+
+    /// What no longer fits in `tables` as the live server has them, one message each (a
+    /// widening that changes no document is not listed).
+    async fn unfit(
+        &self,
+        source: &Source,
+        tables: &[ExpectedTable],
+    ) -> Result<Vec<String>, MysqlError> {
+        Ok(check_schema(source, tables)
+            .await?
+            .iter()
+            .filter_map(|p| judge(p, self.expected, self.alias, source.server()))
+            .collect())
     }
 }
 

@@ -214,7 +214,7 @@ async fn follow(
     let guard = crate::preflight::SchemaGuard::new(index, svc.source);
     // Where the binlog ended once the generation was built: reading past it means caught up,
     // even on a server that is never quiet (the binlog going idle is the other sign).
-    let mut catch_up_to = if alias_pending {
+    let catch_up_to = if alias_pending {
         crate::binlog::read_head(session.conn()).await?.flatten()
     } else {
         None
@@ -384,10 +384,12 @@ async fn follow(
         }
         // Caught up: everything read is applied, and the reader is past the binlog's end at
         // start-up, or nothing new came for a while.
-        let past_head = catch_up_to
-            .as_ref()
-            .is_some_and(|head| reader.position() >= head);
-        if (idle || past_head) && alias_pending && open.is_empty() && committed.is_empty() {
+        let past_head = || {
+            catch_up_to
+                .as_ref()
+                .is_some_and(|head| reader.position() >= head)
+        };
+        if alias_pending && open.is_empty() && committed.is_empty() && (idle || past_head()) {
             promote(
                 index,
                 svc,
@@ -401,7 +403,6 @@ async fn follow(
             .await?;
             report.promoted.push(write_to.to_string());
             alias_pending = false;
-            catch_up_to = None;
         }
     }
     writer.flush().await;

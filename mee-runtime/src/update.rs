@@ -641,6 +641,12 @@ fn key_int(v: &Value) -> Option<i128> {
     }
 }
 
+/// Whether master key `key` lies past `up_to`, the inclusive end of a [`KeyRange`] (a page may
+/// run past its range's end; those rows belong to the next reader).
+pub fn past_range_end(key: &Value, up_to: Option<i128>) -> bool {
+    up_to.is_some_and(|end| key_int(key).is_some_and(|k| k > end))
+}
+
 /// What one reader needs; it reads its key range through its own snapshot.
 struct ReadRange<'a, 'f> {
     index: &'a dyn IndexPipeline,
@@ -679,8 +685,7 @@ impl ReadRange<'_, '_> {
             self.totals
                 .dependent_rows
                 .fetch_add(page.dependent_rows as u64, Ordering::Relaxed);
-            let past_end =
-                |key: &Value| up_to.is_some_and(|end| key_int(key).is_some_and(|k| k > end));
+            let past_end = |key: &Value| past_range_end(key, up_to);
             let mut ops = Vec::with_capacity(page.docs.len());
             let mut kept = 0u64;
             // A page may run past this range's end; those rows belong to the next reader.

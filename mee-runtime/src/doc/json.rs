@@ -204,8 +204,8 @@ fn push_digits(o: &mut Vec<u8>, mut n: u32, width: usize) {
     }
 }
 
-/// `YYYY-MM-DD`, as `Date`'s `Display` writes it, without the formatting machinery (two dates
-/// per document are common, and `write!` cost more than the rest of the field).
+/// `YYYY-MM-DD`, as `Date`'s `Display` writes it, without `core::fmt` (which showed in the full
+/// update's profile).
 fn push_date(o: &mut Vec<u8>, d: &Date) {
     push_digits(o, u32::from(d.year), 4);
     o.push(b'-');
