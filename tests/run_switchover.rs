@@ -175,7 +175,9 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
             Ok::<_, TestFailure>(report.index)
         };
         let (markers, new_index) = tokio::join!(marker_writer, rebuild);
-        let (markers, new_index) = (markers?, new_index?);
+        // The rebuild's error first: a switch-over that never came is its consequence for the
+        // markers.
+        let (new_index, markers) = (new_index?, markers?);
         assert!(markers > 5, "markers were written during the switch-over");
 
         // The switched index equals a fresh build, and the state names it as active.
