@@ -101,6 +101,12 @@ async fn update_next_to_run_switches_over_with_no_missing_or_stale_document() ->
             Ok(es.alias_targets(alias).await.ok().filter(|t| t.len() == 1))
         })
         .await?;
+        // The follower moves the alias, then records the generation as active; an update
+        // started between the two is refused (the generation still waits for its switch).
+        wait_for_state(&env, "the first generation recorded as active", |s| {
+            s.building.is_none() && s.active.as_ref().is_some_and(|g| first.contains(&g.index))
+        })
+        .await?;
 
         // A writer bumps a marker on vehicle 1 and waits to see each value through the alias,
         // checking every time that the alias serves all documents and never an older marker.
