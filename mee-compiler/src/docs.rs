@@ -257,12 +257,14 @@ impl Docs<'_> {
                 } else {
                     let _ = writeln!(out, "  - {what}, linked by {}.", links.join(" and "));
                 }
-                if info.batchable {
-                    out.push_str(
-                        "  - Read in batches: one query per page of documents (`IN (...)` over the linked values).\n",
-                    );
-                } else {
-                    out.push_str("  - Read row by row: the statement uses the linked row outside its link conditions.\n");
+                match crate::join::read_plan(self.c, item) {
+                    Some(crate::join::ReadPlan::Batched { .. }) => out.push_str(
+                        "  - Read in batches: one query per page of documents (`IN (...)` over the linked values), rows paired as MySQL compares them.\n",
+                    ),
+                    Some(crate::join::ReadPlan::RowByRow { reason }) => {
+                        let _ = writeln!(out, "  - Read row by row, the statement as written: {reason}.");
+                    }
+                    None => {}
                 }
             }
             let conds: Vec<String> = info.filter.iter().map(condition).collect();

@@ -11,6 +11,7 @@ pub mod codegen;
 pub mod diag;
 pub mod docs;
 pub mod expr;
+pub mod join;
 pub mod mapping;
 pub mod model;
 pub mod source;

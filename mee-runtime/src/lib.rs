@@ -6,6 +6,7 @@ pub mod binlog;
 pub mod doc;
 pub mod es;
 pub mod eval;
+pub mod join;
 pub mod mysql;
 pub mod pipeline;
 pub mod preflight;
@@ -27,6 +28,7 @@ pub mod __private {
         ToJson,
     };
     pub use crate::eval::{functions, text};
+    pub use crate::join::{Join, JoinMode, Joined, KeyKind, read_joined};
     pub use crate::mysql::{ExpectedColumn, ExpectedTable, MysqlError, Session, Sql, Statement};
     pub use crate::pipeline::{
         BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, LinkStep, Page,

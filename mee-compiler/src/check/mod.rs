@@ -5,4 +5,4 @@ pub mod columns;
 pub mod statements;
 
 pub use columns::check_columns;
-pub use statements::{StatementInfo, check_statements};
+pub use statements::{Link, StatementInfo, check_statements};

@@ -6,9 +6,29 @@ use super::{Gen, columns, names};
 use crate::check::StatementInfo;
 use crate::expr::literal::Literal;
 use crate::model::{EntryValue, Item, ItemId, ListId, RefTarget, Role};
-use crate::sql::statement::{ConjunctKind, ParamSlot, ParamValue, RenderedParts, quote_ident};
+use crate::join::{self, KeyKind, ReadPlan};
+use crate::sql::statement::{
+    ConjunctKind, ParamSlot, ParamValue, RenderedParts, TemplatePiece, quote_ident,
+};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+
+/// What one argument of a dependent item's read is made of.
+enum Arg {
+    /// A placeholder's value; written inside quotes, it is bound as text.
+    Placeholder { ph: usize, quoted: bool },
+    /// A quoted string of text and placeholders (`'A-%code'`).
+    Template(Vec<TemplatePiece>),
+}
+
+impl Arg {
+    fn of(value: &ParamValue, quoted: bool) -> Arg {
+        match value {
+            ParamValue::Placeholder(ph) => Arg::Placeholder { ph: *ph, quoted },
+            ParamValue::Template(pieces) => Arg::Template(pieces.clone()),
+        }
+    }
+}
 
 /// One statement of the index, with its index in `STATEMENTS`.
 struct Stmt {
@@ -30,6 +50,7 @@ impl Gen<'_> {
     fn sql_static(&self, name: &str, item: &Item, parts: &RenderedParts, keyed: bool) -> Stmt {
         let ident = format_ident!("SQL_{}", name.to_uppercase());
         let (head, tail, after) = (&parts.head, &parts.tail, &parts.after_keys);
+        let arity = proc_macro2::Literal::u8_unsuffixed(u8::try_from(parts.key_arity.max(1)).unwrap_or(u8::MAX));
         let db = &item.database.value;
         let doc = format!(
             " `{}{}{}{}{}`",
@@ -40,7 +61,7 @@ impl Gen<'_> {
             after
         );
         let tokens = if keyed {
-            quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::keyed(#head, #db, #tail, 1, #after);)
+            quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::keyed(#head, #db, #tail, #arity, #after);)
         } else {
             quote!(#[doc = #doc] pub static #ident: rt::Sql = rt::Sql::new(#head, #db, #tail);)
         };
@@ -118,35 +139,28 @@ impl Gen<'_> {
         stmts.push(next_s);
         stmts.push(keys_s);
 
-        // Every item of every list of this index other than the top master gets one batched
-        // look-up, in dependency order.
+        // Every item of every list of this index other than the top master gets one read, in
+        // dependency order: batched for the page, or row by row (see `crate::join`).
         let mut dependents = Vec::new();
+        let mut joins = Vec::new();
         for l in self.lists_of(list) {
             for item in self.dependency_order(l) {
                 if item.id == master.id {
                     continue;
                 }
-                let Some(info) = self.info(item) else {
+                let (Some(info), Some(plan)) = (self.info(item), join::read_plan(self.c, item))
+                else {
                     continue;
                 };
-                let Some(link) = info.links.first() else {
-                    continue;
-                };
-                let cols = &self.used[item.id];
-                let order = match self.pk(item) {
-                    Some(pk) if pk != link.column => {
-                        format!("{}, {}", quote_ident(&link.column), quote_ident(&pk))
-                    }
-                    _ => quote_ident(&link.column),
-                };
-                let parts = info.analysis.render_parts(
-                    cols,
-                    &|i| !self.is_replaced(item, info, i),
-                    Some(&format!("{} IN ", quote_ident(&link.column))),
-                    Some(&order),
-                    None,
+                let (parts, args, mode) = self.dependent_read(item, info, &plan);
+                let s = self.sql_static(
+                    &names::snake(&item.key.value),
+                    item,
+                    &parts,
+                    matches!(plan, ReadPlan::Batched { .. }),
                 );
-                let s = self.sql_static(&names::snake(&item.key.value), item, &parts, true);
+                joins.push(self.join_static(item, mode));
+                joins.push(self.args_fn(item, &args));
                 dependents.push((item, s.ident.clone()));
                 stmts.push(s);
             }
@@ -180,7 +194,7 @@ impl Gen<'_> {
         let fetches: Vec<TokenStream> = dependents
             .iter()
             .enumerate()
-            .map(|(n, (item, _))| self.fetch_block(list, master, item, n + 3))
+            .map(|(n, (item, _))| self.fetch_block(master, item, n + 3))
             .collect();
         let stmt_of: Vec<(ItemId, usize)> = dependents
             .iter()
@@ -192,6 +206,8 @@ impl Gen<'_> {
 
         quote! {
             #(#statics)*
+
+            #(#joins)*
 
             /// The source tables of this index: which changes matter and how they reach documents.
             pub static SOURCES: &[rt::SourceTable] = &[#(#sources),*];
@@ -444,6 +460,7 @@ impl Gen<'_> {
                             head,
                             tail,
                             after_keys: String::new(),
+                            key_arity: 1,
                             params: vec![],
                         };
                         let s = self.sql_static(&name, b, &parts, true);
@@ -556,36 +573,214 @@ impl Gen<'_> {
         format_ident!("rows_{}", names::snake(&item.key.value))
     }
 
-    /// The value an item's link reads from the row it depends on, given that row as an
-    /// `Option<&Row>` expression (`None` uses the placeholder's default, else NULL).
-    fn link_value(&self, item: &Item, dep_row: TokenStream) -> TokenStream {
-        let Some(info) = self.info(item) else {
-            return quote!(rt::Value::Null);
-        };
-        let Some(link) = info.links.first() else {
-            return quote!(rt::Value::Null);
-        };
-        let dep = self.c.model.item(link.target);
-        let col = names::field_ident(&self.canonical(dep, &link.target_column));
-        let default = link
-            .default
-            .as_ref()
-            .map_or(quote!(rt::Value::Null), literal_value);
-        let quoted = info
-            .analysis
-            .conjuncts
-            .get(link.conjunct)
-            .and_then(|c| match &c.kind {
-                ConjunctKind::Link { param, .. } => info.analysis.params.get(*param),
-                _ => None,
+    /// The name of the function that computes an item's statement arguments from the row it
+    /// depends on.
+    fn args_name(&self, item: &Item) -> syn::Ident {
+        format_ident!("{}_args", names::snake(&item.key.value))
+    }
+
+    /// The SQL of one dependent item's read, what each of its arguments is, and its
+    /// `rt::JoinMode`.
+    fn dependent_read(
+        &self,
+        item: &Item,
+        info: &StatementInfo,
+        plan: &ReadPlan,
+    ) -> (RenderedParts, Vec<Arg>, TokenStream) {
+        let cols = &self.used[item.id];
+        let pk = self.pk(item);
+        let first_only = !self.is_nested_master(item);
+        // The statement's own order, then the primary key, so that ties are broken the same way
+        // in every read (a joined item takes the first row).
+        let pk_in_order = |order: &[crate::sql::statement::OrderItem]| {
+            order.iter().any(|o| {
+                o.column
+                    .as_ref()
+                    .zip(pk.as_ref())
+                    .is_some_and(|(c, pk)| c.name.eq_ignore_ascii_case(pk))
             })
-            .is_some_and(|p| p.quoted);
-        let value = quote!(match #dep_row { Some(d) => d.#col.to_value(), None => #default });
-        // A placeholder written inside quotes compares as text, as the author wrote it.
-        if quoted {
-            quote!(rt::Value::Text(rt::text::to_text(&#value)))
-        } else {
-            value
+        };
+        let order = match (info.analysis.order_by_list(), &pk) {
+            (Ok(Some(list)), Some(pk)) if !pk_in_order(&info.analysis.order_by) => {
+                Some(format!("{list}, {}", quote_ident(pk)))
+            }
+            (Ok(Some(list)), _) => Some(list.to_string()),
+            (Ok(None), Some(pk)) => Some(quote_ident(pk)),
+            _ => None,
+        };
+        match plan {
+            ReadPlan::Batched { kinds } => {
+                let link_cols: Vec<String> = info
+                    .links
+                    .iter()
+                    .map(|l| self.canonical(item, &l.column))
+                    .collect();
+                let key_list = match link_cols.as_slice() {
+                    [one] => format!("{} IN ", quote_ident(one)),
+                    many => format!(
+                        "({}) IN ",
+                        many.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                let mut parts = info.analysis.render_parts(
+                    cols,
+                    &|i| !self.is_replaced(item, info, i),
+                    Some(&key_list),
+                    Some(order.as_deref().unwrap_or("1")),
+                    None,
+                );
+                // Each row is followed by the value MySQL pairs it by, per link.
+                let mut select: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+                let mut modes = Vec::new();
+                for (kind, col) in kinds.iter().zip(&link_cols) {
+                    let q = quote_ident(col);
+                    select.push(match kind {
+                        KeyKind::Text => format!("WEIGHT_STRING({q})"),
+                        KeyKind::Double => format!("CAST({q} AS DOUBLE)"),
+                        _ => q,
+                    });
+                    modes.push(match kind {
+                        KeyKind::Exact => quote!(rt::KeyKind::Exact),
+                        KeyKind::Decimal => quote!(rt::KeyKind::Decimal),
+                        KeyKind::Double => quote!(rt::KeyKind::Double),
+                        KeyKind::Temporal => quote!(rt::KeyKind::Temporal),
+                        KeyKind::Text => quote!(rt::KeyKind::Text { column: #col }),
+                    });
+                }
+                parts.head = format!("SELECT {} FROM ", select.join(", "));
+                parts.key_arity = link_cols.len();
+                let args = info
+                    .links
+                    .iter()
+                    .filter_map(|l| match &info.analysis.conjuncts[l.conjunct].kind {
+                        ConjunctKind::Link { param, .. } => {
+                            let p = &info.analysis.params[*param];
+                            Some(Arg::of(&p.value, p.quoted))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (parts, args, quote!(rt::JoinMode::Batched(&[#(#modes),*])))
+            }
+            ReadPlan::RowByRow { .. } => {
+                let parts = info.analysis.render_parts(
+                    cols,
+                    &|i| !self.is_last_condition(item, info, i),
+                    None,
+                    order.as_deref(),
+                    first_only.then_some("1"),
+                );
+                let args = parts
+                    .params
+                    .iter()
+                    .filter_map(|slot| match slot {
+                        ParamSlot::Statement(i) => {
+                            let p = &info.analysis.params[*i];
+                            Some(Arg::of(&p.value, p.quoted))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (parts, args, quote!(rt::JoinMode::RowByRow))
+            }
+        }
+    }
+
+    fn is_nested_master(&self, item: &Item) -> bool {
+        self.c.model.list(item.list).parent.is_some() && item.role == Role::Master
+    }
+
+    /// A nested master's `%__last` keyset condition: Mee paged nested rows; mee reads them all.
+    fn is_last_condition(&self, item: &Item, info: &StatementInfo, i: usize) -> bool {
+        match &info.analysis.conjuncts[i].kind {
+            ConjunctKind::Compare { param, .. } => {
+                match info.analysis.params.get(*param).map(|p| &p.value) {
+                    Some(ParamValue::Placeholder(ph)) => item
+                        .statement
+                        .refs
+                        .get(*ph)
+                        .is_some_and(|r| r.target == RefTarget::Last),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// `JOIN_<ITEM>`: how the runtime reads and pairs the item's rows.
+    fn join_static(&self, item: &Item, mode: TokenStream) -> TokenStream {
+        let ident = format_ident!("JOIN_{}", names::snake(&item.key.value).to_uppercase());
+        let table = format!("{}.{}", item.database.value, item.table.value);
+        let table_name = &item.table.value;
+        let first_only = !self.is_nested_master(item);
+        let doc = format!(" How the rows of item `{}` are read and paired with documents.", item.key.value);
+        quote! {
+            #[doc = #doc]
+            pub static #ident: rt::Join = rt::Join {
+                table: #table,
+                table_name: #table_name,
+                first_only: #first_only,
+                mode: #mode,
+            };
+        }
+    }
+
+    /// `<item>_args`: the item's statement arguments for one row of the item it depends on
+    /// (`None` when that item has no row: placeholders take their defaults, else NULL).
+    fn args_fn(&self, item: &Item, args: &[Arg]) -> TokenStream {
+        let name = self.args_name(item);
+        let Some(dep) = item.depends_on.as_ref().map(|d| self.c.model.item(d.item)) else {
+            return quote!();
+        };
+        let dep_row = self.row_name(dep);
+        let values: Vec<TokenStream> = args.iter().map(|a| self.arg_value(item, dep, a)).collect();
+        let doc = format!(
+            " The arguments of item `{}`'s statement for a row of `{}`.",
+            item.key.value, dep.key.value
+        );
+        quote! {
+            #[doc = #doc]
+            fn #name(dep: Option<&#dep_row>) -> Vec<rt::Value> {
+                vec![#(#values),*]
+            }
+        }
+    }
+
+    fn arg_value(&self, item: &Item, dep: &Item, arg: &Arg) -> TokenStream {
+        let placeholder = |ph: usize| -> TokenStream {
+            let Some(r) = item.statement.refs.get(ph) else {
+                return quote!(rt::Value::Null);
+            };
+            let default = r.default().map_or(quote!(rt::Value::Null), literal_value);
+            match r.target {
+                RefTarget::Item(t) | RefTarget::Parent(t) if t == dep.id => {
+                    let col = names::field_ident(&self.canonical(dep, r.column()));
+                    quote!(match dep { Some(d) => d.#col.to_value(), None => #default })
+                }
+                _ => default,
+            }
+        };
+        match arg {
+            Arg::Placeholder { ph, quoted: false } => placeholder(*ph),
+            // A placeholder written inside quotes compares as text, as the author wrote it.
+            Arg::Placeholder { ph, quoted: true } => {
+                let v = placeholder(*ph);
+                quote!(rt::Value::Text(rt::text::to_text(&#v)))
+            }
+            Arg::Template(pieces) => {
+                let pushes = pieces.iter().map(|p| match p {
+                    TemplatePiece::Text(t) => quote!(s.push_str(#t);),
+                    TemplatePiece::Placeholder(ph) => {
+                        let v = placeholder(*ph);
+                        quote!(rt::text::write_text(&mut s, &#v);)
+                    }
+                });
+                quote!({
+                    let mut s = String::new();
+                    #(#pushes)*
+                    rt::Value::Text(s)
+                })
+            }
         }
     }
 
@@ -606,83 +801,46 @@ impl Gen<'_> {
         } else {
             self.resolve(dep_item, master)
         };
-        let value = self.link_value(item, dep_row);
+        let args = self.args_name(item);
         let map = self.map_name(item);
-        quote!(#map.get(&rt::Key::of(&#value)))
+        quote!(#map.first(&#args(#dep_row)))
     }
 
     /// Reads the rows of one dependent item for the whole page.
-    fn fetch_block(&self, top: ListId, top_master: &Item, item: &Item, stmt: usize) -> TokenStream {
+    fn fetch_block(&self, top_master: &Item, item: &Item, stmt: usize) -> TokenStream {
         let row = self.row_name(item);
         let map = self.map_name(item);
-        let table = format!("{}.{}", item.database.value, item.table.value);
-        let Some(info) = self.info(item) else {
+        let join = format_ident!("JOIN_{}", names::snake(&item.key.value).to_uppercase());
+        let args = self.args_name(item);
+        let Some(dep) = item.depends_on.as_ref().map(|d| self.c.model.item(d.item)) else {
             return quote!();
         };
-        let Some(link) = info.links.first() else {
-            return quote!();
-        };
-        let link_col = names::field_ident(&self.canonical(item, &link.column));
         let list = self.c.model.list(item.list);
-        let nested_master = list.parent.is_some() && item.role == Role::Master;
-        let grouped = nested_master;
-        // The rows whose link values are the keys: the documents' masters, or for a nested
-        // list, every row of its master read so far.
-        let keys = if list.parent.is_none() {
-            let m = format_ident!("{}", names::snake(&top_master.key.value));
-            let dep = self.resolve_dep_for_keys(item, top_master);
-            quote!(masters.iter().map(|#m| { #dep }))
-        } else if nested_master {
-            let parent = self
-                .c
-                .model
-                .item(list.parent.as_ref().map_or(0, |p| p.item));
-            let pv = format_ident!("{}", names::snake(&parent.key.value));
-            if parent.id == top_master.id {
-                let value = self.link_value(item, quote!(Some(#pv)));
-                quote!(masters.iter().map(|#pv| #value))
-            } else {
-                let m = format_ident!("{}", names::snake(&top_master.key.value));
-                let parent_row = self.resolve(parent, top_master);
-                let value = self.link_value(item, quote!(#pv));
-                quote!(masters.iter().map(|#m| { let #pv = #parent_row; #value }))
-            }
+        // The rows this item's rows are read for: the documents' masters, or for a nested list
+        // every row of its master read so far.
+        let m = format_ident!("{}", names::snake(&top_master.key.value));
+        let each = if list.parent.is_none() || self.is_nested_master(item) {
+            let dep_row = self.resolve(dep, top_master);
+            quote!(masters.iter().map(|#m| #args(#dep_row)))
         } else {
-            // A slave of a nested list: keyed by its dependency among the nested rows.
+            // A joined item of a nested list: keyed by its dependency among the nested rows.
             let nm = self.c.model.master_of(item.list).map_or(item, |m| m);
             let all = self.map_name(nm);
             let v = format_ident!("{}", names::snake(&nm.key.value));
-            let dep = self.resolve(self.c.model.item(link.target), nm);
-            let value = self.link_value(item, dep);
-            quote!(#all.values().flatten().map(|#v| #value))
-        };
-        let _ = top;
-        let fetch = if grouped {
-            quote!(fetch_groups)
-        } else {
-            quote!(fetch_first)
+            let dep_row = self.resolve(dep, nm);
+            quote!(#all.rows().map(|#v| #args(#dep_row)))
         };
         quote! {
-            let #map = rt::#fetch(
+            let #map = rt::read_joined(
                 session,
                 &stmts[#stmt],
-                rt::distinct_keys(#keys),
-                #table,
+                &#join,
+                #each,
                 #row::from_row,
-                |r: &#row| r.#link_col.to_value(),
                 &mut page.dependent_rows,
             )
             .await?;
         }
-    }
-
-    /// Inside `masters.iter().map(|m| ...)`: the link value of `item` for that master.
-    fn resolve_dep_for_keys(&self, item: &Item, master: &Item) -> TokenStream {
-        let Some(dep) = item.depends_on.as_ref() else {
-            return quote!(rt::Value::Null);
-        };
-        let dep_row = self.resolve(self.c.model.item(dep.item), master);
-        self.link_value(item, dep_row)
     }
 
     /// The body that builds one document from the page's maps (returns `Result<Vec<u8>, _>`).
@@ -715,17 +873,18 @@ impl Gen<'_> {
                         };
                         let groups = self.map_name(nm);
                         let nmv = format_ident!("{}", names::snake(&nm.key.value));
+                        let nm_row = self.row_name(nm);
                         let inner = self.build_call(*nested, nm);
-                        let value = self.link_value(nm, quote!(Some(#var)));
-                        let holder_present = if item.role == Role::Master {
-                            quote!(true)
+                        let nm_args = self.args_name(nm);
+                        let group = if item.role == Role::Master {
+                            quote!(#groups.group(&#nm_args(Some(#var))))
                         } else {
-                            quote!(#var.is_some())
+                            quote!(match #var { Some(_) => #groups.group(&#nm_args(#var)), None => &[] })
                         };
                         args.push(quote!({
-                            let group = if #holder_present { #groups.get(&rt::Key::of(&#value)) } else { None };
-                            let mut out = Vec::new();
-                            for #nmv in group.into_iter().flatten() {
+                            let group: &[#nm_row] = #group;
+                            let mut out = Vec::with_capacity(group.len());
+                            for #nmv in group {
                                 out.push(#inner?);
                             }
                             out

@@ -320,6 +320,34 @@ impl SelectAnalysis {
         self.map.range(rewritten)
     }
 
+    /// True when the statement groups rows (`GROUP BY` or `HAVING`): run for a whole page at
+    /// once, it would group the rows of different documents together.
+    pub fn has_grouping(&self) -> bool {
+        !self.layout.middle.is_empty()
+    }
+
+    /// The statement's `ORDER BY` list (without the keywords), or `None` when it has none;
+    /// `Err(())` when the list has a parameter, so it cannot be moved into another statement.
+    #[allow(clippy::result_unit_err)] // The one failure needs no description.
+    pub fn order_by_list(&self) -> Result<Option<&str>, ()> {
+        let Some(range) = &self.layout.order else {
+            return Ok(None);
+        };
+        if self.layout.param_at.iter().any(|at| range.contains(at)) {
+            return Err(());
+        }
+        let text = self.sql[range.clone()].trim();
+        let without_order = text
+            .get(..5)
+            .filter(|k| k.eq_ignore_ascii_case("order"))
+            .map_or(text, |_| text[5..].trim_start());
+        let list = without_order
+            .get(..2)
+            .filter(|k| k.eq_ignore_ascii_case("by"))
+            .map_or(without_order, |_| without_order[2..].trim_start());
+        Ok(Some(list))
+    }
+
     /// True when the statement has a wildcard (`*`) in its select list.
     pub fn selects_all(&self) -> bool {
         self.projection
@@ -438,6 +466,7 @@ impl SelectAnalysis {
             head,
             tail,
             after_keys,
+            key_arity: usize::from(key_list.is_some()),
             params: rendered.params,
         }
     }
@@ -462,6 +491,8 @@ pub struct RenderedParts {
     pub head: String,
     pub tail: String,
     pub after_keys: String,
+    /// Columns per key of the key list (0 without one).
+    pub key_arity: usize,
     /// What each `?` of `head + tail + after_keys` takes, in order (the key list excluded).
     pub params: Vec<ParamSlot>,
 }

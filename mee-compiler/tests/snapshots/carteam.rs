@@ -364,45 +364,45 @@ pub mod carteam {
             1,
             "",
         );
-        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 1 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role`, `user_id` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 1 AND `user_id` IN (...) ORDER BY `id``
         pub static SQL_RELATIONS_1: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM ",
+            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role`, `user_id` FROM ",
             "carteam_service",
             ".`auditor_relations` WHERE status = 1 AND role = 1 AND `user_id` IN ",
             1,
-            " ORDER BY `user_id`, `id`",
+            " ORDER BY `id`",
         );
-        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 2 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        /// `SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role`, `user_id` FROM `carteam_service`.`auditor_relations` WHERE status = 1 AND role = 2 AND `user_id` IN (...) ORDER BY `id``
         pub static SQL_RELATIONS_2: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role` FROM ",
+            "SELECT `id`, `user_id`, `auditor_id`, `op_id`, `status`, `role`, `user_id` FROM ",
             "carteam_service",
             ".`auditor_relations` WHERE status = 1 AND role = 2 AND `user_id` IN ",
             1,
-            " ORDER BY `user_id`, `id`",
+            " ORDER BY `id`",
         );
-        /// `SELECT `id`, `name`, `phone` FROM `admin_service`.`users` WHERE `id` IN (...) ORDER BY `id``
+        /// `SELECT `id`, `name`, `phone`, `id` FROM `admin_service`.`users` WHERE `id` IN (...) ORDER BY `id``
         pub static SQL_ADMIN_USERS: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `name`, `phone` FROM ",
+            "SELECT `id`, `name`, `phone`, `id` FROM ",
             "admin_service",
             ".`users` WHERE `id` IN ",
             1,
             " ORDER BY `id`",
         );
-        /// `SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status` FROM `carteam_service`.`credit` WHERE status = 0 AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        /// `SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status`, `user_id` FROM `carteam_service`.`credit` WHERE status = 0 AND `user_id` IN (...) ORDER BY `id``
         pub static SQL_CREDIT: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status` FROM ",
+            "SELECT `id`, `user_id`, `credit_line`, `reward_line`, `event_line`, `loan_amount`, `status`, `user_id` FROM ",
             "carteam_service",
             ".`credit` WHERE status = 0 AND `user_id` IN ",
             1,
-            " ORDER BY `user_id`, `id`",
+            " ORDER BY `id`",
         );
-        /// `SELECT `id`, `user_id`, `status` FROM `carteam_service`.`loan_base` WHERE status in (100, 101, 102) AND `user_id` IN (...) ORDER BY `user_id`, `id``
+        /// `SELECT `id`, `user_id`, `status`, `user_id` FROM `carteam_service`.`loan_base` WHERE status in (100, 101, 102) AND `user_id` IN (...) ORDER BY `id``
         pub static SQL_LOAN_BASE: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `user_id`, `status` FROM ",
+            "SELECT `id`, `user_id`, `status`, `user_id` FROM ",
             "carteam_service",
             ".`loan_base` WHERE status in (100, 101, 102) AND `user_id` IN ",
             1,
-            " ORDER BY `user_id`, `id`",
+            " ORDER BY `id`",
         );
         /// `SELECT DISTINCT `user_id` FROM `carteam_service`.`auditor_relations` WHERE `auditor_id` IN (...)`
         pub static SQL_PATH_ADMIN_USERS_0: rt::Sql = rt::Sql::keyed(
@@ -412,6 +412,64 @@ pub mod carteam {
             1,
             "",
         );
+        /// How the rows of item `relations_1` are read and paired with documents.
+        pub static JOIN_RELATIONS_1: rt::Join = rt::Join {
+            table: "carteam_service.auditor_relations",
+            table_name: "auditor_relations",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `relations_1`'s statement for a row of `users`.
+        fn relations_1_args(dep: Option<&UsersRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
+        /// How the rows of item `relations_2` are read and paired with documents.
+        pub static JOIN_RELATIONS_2: rt::Join = rt::Join {
+            table: "carteam_service.auditor_relations",
+            table_name: "auditor_relations",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `relations_2`'s statement for a row of `users`.
+        fn relations_2_args(dep: Option<&UsersRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
+        /// How the rows of item `admin_users` are read and paired with documents.
+        pub static JOIN_ADMIN_USERS: rt::Join = rt::Join {
+            table: "admin_service.users",
+            table_name: "users",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `admin_users`'s statement for a row of `relations_1`.
+        fn admin_users_args(dep: Option<&Relations1Row>) -> Vec<rt::Value> {
+            vec![
+                match dep { Some(d) => d.auditor_id.to_value(), None =>
+                rt::Value::Int(0i64) }
+            ]
+        }
+        /// How the rows of item `credit` are read and paired with documents.
+        pub static JOIN_CREDIT: rt::Join = rt::Join {
+            table: "carteam_service.credit",
+            table_name: "credit",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `credit`'s statement for a row of `users`.
+        fn credit_args(dep: Option<&UsersRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
+        /// How the rows of item `loan_base` are read and paired with documents.
+        pub static JOIN_LOAN_BASE: rt::Join = rt::Join {
+            table: "carteam_service.loan_base",
+            table_name: "loan_base",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `loan_base`'s statement for a row of `users`.
+        fn loan_base_args(dep: Option<&UsersRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
         /// The source tables of this index: which changes matter and how they reach documents.
         pub static SOURCES: &[rt::SourceTable] = &[
             rt::SourceTable {
@@ -616,7 +674,7 @@ pub mod carteam {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "ab25584f0b5de18d"
+                "cc6d30be5616ec38"
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
@@ -714,107 +772,52 @@ pub mod carteam {
                     }
                 }
             }
-            let rows_relations_1 = rt::fetch_first(
+            let rows_relations_1 = rt::read_joined(
                     session,
                     &stmts[3usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|users| {
-                                match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "carteam_service.auditor_relations",
+                    &JOIN_RELATIONS_1,
+                    masters.iter().map(|users| relations_1_args(Some(users))),
                     Relations1Row::from_row,
-                    |r: &Relations1Row| r.user_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_relations_2 = rt::fetch_first(
+            let rows_relations_2 = rt::read_joined(
                     session,
                     &stmts[4usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|users| {
-                                match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "carteam_service.auditor_relations",
+                    &JOIN_RELATIONS_2,
+                    masters.iter().map(|users| relations_2_args(Some(users))),
                     Relations2Row::from_row,
-                    |r: &Relations2Row| r.user_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_admin_users = rt::fetch_first(
+            let rows_admin_users = rt::read_joined(
                     session,
                     &stmts[5usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|users| {
-                                match rows_relations_1
-                                    .get(
-                                        &rt::Key::of(
-                                            &match Some(users) {
-                                                Some(d) => d.id.to_value(),
-                                                None => rt::Value::Null,
-                                            },
-                                        ),
-                                    )
-                                {
-                                    Some(d) => d.auditor_id.to_value(),
-                                    None => rt::Value::Int(0i64),
-                                }
-                            }),
-                    ),
-                    "admin_service.users",
+                    &JOIN_ADMIN_USERS,
+                    masters
+                        .iter()
+                        .map(|users| admin_users_args(
+                            rows_relations_1.first(&relations_1_args(Some(users))),
+                        )),
                     AdminUsersRow::from_row,
-                    |r: &AdminUsersRow| r.id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_credit = rt::fetch_first(
+            let rows_credit = rt::read_joined(
                     session,
                     &stmts[6usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|users| {
-                                match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "carteam_service.credit",
+                    &JOIN_CREDIT,
+                    masters.iter().map(|users| credit_args(Some(users))),
                     CreditRow::from_row,
-                    |r: &CreditRow| r.user_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_loan_base = rt::fetch_first(
+            let rows_loan_base = rt::read_joined(
                     session,
                     &stmts[7usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|users| {
-                                match Some(users) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "carteam_service.loan_base",
+                    &JOIN_LOAN_BASE,
+                    masters.iter().map(|users| loan_base_args(Some(users))),
                     LoanBaseRow::from_row,
-                    |r: &LoanBaseRow| r.user_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
@@ -826,14 +829,7 @@ pub mod carteam {
                         .iter()
                         .map(|users| {
                             rows_loan_base
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                )
+                                .first(&loan_base_args(Some(users)))
                                 .map(|r| vec![r.user_id.to_value()])
                         })
                         .collect(),
@@ -847,14 +843,7 @@ pub mod carteam {
                         .iter()
                         .map(|users| {
                             rows_loan_base
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                )
+                                .first(&loan_base_args(Some(users)))
                                 .map(|r| vec![r.user_id.to_value()])
                         })
                         .collect(),
@@ -866,59 +855,18 @@ pub mod carteam {
                     Ok(
                         {
                             let relations_1 = rows_relations_1
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&relations_1_args(Some(users)));
                             let relations_2 = rows_relations_2
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&relations_2_args(Some(users)));
                             let admin_users = rows_admin_users
-                                .get(
-                                    &rt::Key::of(
-                                        &match rows_relations_1
-                                            .get(
-                                                &rt::Key::of(
-                                                    &match Some(users) {
-                                                        Some(d) => d.id.to_value(),
-                                                        None => rt::Value::Null,
-                                                    },
-                                                ),
-                                            )
-                                        {
-                                            Some(d) => d.auditor_id.to_value(),
-                                            None => rt::Value::Int(0i64),
-                                        },
+                                .first(
+                                    &admin_users_args(
+                                        rows_relations_1.first(&relations_1_args(Some(users))),
                                     ),
                                 );
-                            let credit = rows_credit
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                            let credit = rows_credit.first(&credit_args(Some(users)));
                             let loan_base = rows_loan_base
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(users) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&loan_base_args(Some(users)));
                             build_doc(
                                 users,
                                 relations_1,

@@ -275,21 +275,21 @@ pub mod orders {
             1,
             "",
         );
-        /// `SELECT `id`, `name`, `email`, `tier`, `country` FROM `crm`.`customers` WHERE `id` IN (...) ORDER BY `id``
+        /// `SELECT `id`, `name`, `email`, `tier`, `country`, `id` FROM `crm`.`customers` WHERE `id` IN (...) ORDER BY `id``
         pub static SQL_CUSTOMER: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `name`, `email`, `tier`, `country` FROM ",
+            "SELECT `id`, `name`, `email`, `tier`, `country`, `id` FROM ",
             "crm",
             ".`customers` WHERE `id` IN ",
             1,
             " ORDER BY `id`",
         );
-        /// `SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price` FROM `shop`.`order_items` WHERE `order_id` IN (...) ORDER BY `order_id`, `id``
+        /// `SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price`, `order_id` FROM `shop`.`order_items` WHERE `order_id` IN (...) ORDER BY id`
         pub static SQL_ITEM: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price` FROM ",
+            "SELECT `id`, `order_id`, `sku`, `title`, `quantity`, `unit_price`, `order_id` FROM ",
             "shop",
             ".`order_items` WHERE `order_id` IN ",
             1,
-            " ORDER BY `order_id`, `id`",
+            " ORDER BY id",
         );
         /// `SELECT DISTINCT `id` FROM `shop`.`orders` WHERE `customer_id` IN (...)`
         pub static SQL_PATH_CUSTOMER_0: rt::Sql = rt::Sql::keyed(
@@ -299,6 +299,31 @@ pub mod orders {
             1,
             "",
         );
+        /// How the rows of item `customer` are read and paired with documents.
+        pub static JOIN_CUSTOMER: rt::Join = rt::Join {
+            table: "crm.customers",
+            table_name: "customers",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `customer`'s statement for a row of `order`.
+        fn customer_args(dep: Option<&OrderRow>) -> Vec<rt::Value> {
+            vec![
+                match dep { Some(d) => d.customer_id.to_value(), None => rt::Value::Null
+                }
+            ]
+        }
+        /// How the rows of item `item` are read and paired with documents.
+        pub static JOIN_ITEM: rt::Join = rt::Join {
+            table: "shop.order_items",
+            table_name: "order_items",
+            first_only: false,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `item`'s statement for a row of `order`.
+        fn item_args(dep: Option<&OrderRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
         /// The source tables of this index: which changes matter and how they reach documents.
         pub static SOURCES: &[rt::SourceTable] = &[
             rt::SourceTable {
@@ -451,7 +476,7 @@ pub mod orders {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "b813af25f5bcd193"
+                "8b20f8bee678a1a6"
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
@@ -549,39 +574,21 @@ pub mod orders {
                     }
                 }
             }
-            let rows_customer = rt::fetch_first(
+            let rows_customer = rt::read_joined(
                     session,
                     &stmts[3usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|order| {
-                                match Some(order) {
-                                    Some(d) => d.customer_id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "crm.customers",
+                    &JOIN_CUSTOMER,
+                    masters.iter().map(|order| customer_args(Some(order))),
                     CustomerRow::from_row,
-                    |r: &CustomerRow| r.id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_item = rt::fetch_groups(
+            let rows_item = rt::read_joined(
                     session,
                     &stmts[4usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|order| match Some(order) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }),
-                    ),
-                    "shop.order_items",
+                    &JOIN_ITEM,
+                    masters.iter().map(|order| item_args(Some(order))),
                     ItemRow::from_row,
-                    |r: &ItemRow| r.order_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
@@ -591,32 +598,14 @@ pub mod orders {
                     Ok(
                         {
                             let customer = rows_customer
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(order) {
-                                            Some(d) => d.customer_id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&customer_args(Some(order)));
                             build_doc(
                                 order,
                                 {
-                                    let group = if true {
-                                        rows_item
-                                            .get(
-                                                &rt::Key::of(
-                                                    &match Some(order) {
-                                                        Some(d) => d.id.to_value(),
-                                                        None => rt::Value::Null,
-                                                    },
-                                                ),
-                                            )
-                                    } else {
-                                        None
-                                    };
-                                    let mut out = Vec::new();
-                                    for item in group.into_iter().flatten() {
+                                    let group: &[ItemRow] = rows_item
+                                        .group(&item_args(Some(order)));
+                                    let mut out = Vec::with_capacity(group.len());
+                                    for item in group {
                                         out.push({ build_items_element(item) }?);
                                     }
                                     out

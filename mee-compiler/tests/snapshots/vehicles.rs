@@ -249,29 +249,29 @@ pub mod vehicles {
             1,
             "",
         );
-        /// `SELECT `id`, `name` FROM `certify_service`.`vehicle_type` WHERE `id` IN (...) ORDER BY `id``
+        /// `SELECT `id`, `name`, `id` FROM `certify_service`.`vehicle_type` WHERE `id` IN (...) ORDER BY `id``
         pub static SQL_VEHICLE_TYPE: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `name` FROM ",
+            "SELECT `id`, `name`, `id` FROM ",
             "certify_service",
             ".`vehicle_type` WHERE `id` IN ",
             1,
             " ORDER BY `id`",
         );
-        /// `SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status` FROM `carteam_service`.`relation_captain_vehicle` WHERE status = 1 AND `vehicle_id` IN (...) ORDER BY `vehicle_id`, `id``
+        /// `SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status`, `vehicle_id` FROM `carteam_service`.`relation_captain_vehicle` WHERE status = 1 AND `vehicle_id` IN (...) ORDER BY `id``
         pub static SQL_RELATION_CAPTAIN_VEHICLE: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status` FROM ",
+            "SELECT `id`, `vehicle_id`, `captain_id`, `carteam_id`, `status`, `vehicle_id` FROM ",
             "carteam_service",
             ".`relation_captain_vehicle` WHERE status = 1 AND `vehicle_id` IN ",
             1,
-            " ORDER BY `vehicle_id`, `id`",
+            " ORDER BY `id`",
         );
-        /// `SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type` FROM `track_service`.`vehicle_monitor` WHERE status = 1 AND `car_id` IN (...) ORDER BY `car_id`, `id``
+        /// `SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type`, `car_id` FROM `track_service`.`vehicle_monitor` WHERE status = 1 AND `car_id` IN (...) ORDER BY `id``
         pub static SQL_VEHICLE_MONITOR: rt::Sql = rt::Sql::keyed(
-            "SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type` FROM ",
+            "SELECT `id`, `car_id`, `status`, `monitor_status`, `monitor_type`, `car_id` FROM ",
             "track_service",
             ".`vehicle_monitor` WHERE status = 1 AND `car_id` IN ",
             1,
-            " ORDER BY `car_id`, `id`",
+            " ORDER BY `id`",
         );
         /// `SELECT DISTINCT `id` FROM `certify_service`.`vehicle` WHERE `vehicle_type_id` IN (...)`
         pub static SQL_PATH_VEHICLE_TYPE_0: rt::Sql = rt::Sql::keyed(
@@ -281,6 +281,42 @@ pub mod vehicles {
             1,
             "",
         );
+        /// How the rows of item `vehicle_type` are read and paired with documents.
+        pub static JOIN_VEHICLE_TYPE: rt::Join = rt::Join {
+            table: "certify_service.vehicle_type",
+            table_name: "vehicle_type",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `vehicle_type`'s statement for a row of `vehicle`.
+        fn vehicle_type_args(dep: Option<&VehicleRow>) -> Vec<rt::Value> {
+            vec![
+                match dep { Some(d) => d.vehicle_type_id.to_value(), None =>
+                rt::Value::Null }
+            ]
+        }
+        /// How the rows of item `relation_captain_vehicle` are read and paired with documents.
+        pub static JOIN_RELATION_CAPTAIN_VEHICLE: rt::Join = rt::Join {
+            table: "carteam_service.relation_captain_vehicle",
+            table_name: "relation_captain_vehicle",
+            first_only: true,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `relation_captain_vehicle`'s statement for a row of `vehicle`.
+        fn relation_captain_vehicle_args(dep: Option<&VehicleRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
+        /// How the rows of item `vehicle_monitor` are read and paired with documents.
+        pub static JOIN_VEHICLE_MONITOR: rt::Join = rt::Join {
+            table: "track_service.vehicle_monitor",
+            table_name: "vehicle_monitor",
+            first_only: false,
+            mode: rt::JoinMode::Batched(&[rt::KeyKind::Exact]),
+        };
+        /// The arguments of item `vehicle_monitor`'s statement for a row of `vehicle`.
+        fn vehicle_monitor_args(dep: Option<&VehicleRow>) -> Vec<rt::Value> {
+            vec![match dep { Some(d) => d.id.to_value(), None => rt::Value::Null }]
+        }
         /// The source tables of this index: which changes matter and how they reach documents.
         pub static SOURCES: &[rt::SourceTable] = &[
             rt::SourceTable {
@@ -426,7 +462,7 @@ pub mod vehicles {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "c40c9f3632163473"
+                "0c1d52b5ff8a5036"
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES
@@ -524,58 +560,32 @@ pub mod vehicles {
                     }
                 }
             }
-            let rows_vehicle_type = rt::fetch_first(
+            let rows_vehicle_type = rt::read_joined(
                     session,
                     &stmts[3usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|vehicle| {
-                                match Some(vehicle) {
-                                    Some(d) => d.vehicle_type_id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "certify_service.vehicle_type",
+                    &JOIN_VEHICLE_TYPE,
+                    masters.iter().map(|vehicle| vehicle_type_args(Some(vehicle))),
                     VehicleTypeRow::from_row,
-                    |r: &VehicleTypeRow| r.id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_relation_captain_vehicle = rt::fetch_first(
+            let rows_relation_captain_vehicle = rt::read_joined(
                     session,
                     &stmts[4usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|vehicle| {
-                                match Some(vehicle) {
-                                    Some(d) => d.id.to_value(),
-                                    None => rt::Value::Null,
-                                }
-                            }),
-                    ),
-                    "carteam_service.relation_captain_vehicle",
+                    &JOIN_RELATION_CAPTAIN_VEHICLE,
+                    masters
+                        .iter()
+                        .map(|vehicle| relation_captain_vehicle_args(Some(vehicle))),
                     RelationCaptainVehicleRow::from_row,
-                    |r: &RelationCaptainVehicleRow| r.vehicle_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
-            let rows_vehicle_monitor = rt::fetch_groups(
+            let rows_vehicle_monitor = rt::read_joined(
                     session,
                     &stmts[5usize],
-                    rt::distinct_keys(
-                        masters
-                            .iter()
-                            .map(|vehicle| match Some(vehicle) {
-                                Some(d) => d.id.to_value(),
-                                None => rt::Value::Null,
-                            }),
-                    ),
-                    "track_service.vehicle_monitor",
+                    &JOIN_VEHICLE_MONITOR,
+                    masters.iter().map(|vehicle| vehicle_monitor_args(Some(vehicle))),
                     VehicleMonitorRow::from_row,
-                    |r: &VehicleMonitorRow| r.car_id.to_value(),
                     &mut page.dependent_rows,
                 )
                 .await?;
@@ -585,41 +595,16 @@ pub mod vehicles {
                     Ok(
                         {
                             let vehicle_type = rows_vehicle_type
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(vehicle) {
-                                            Some(d) => d.vehicle_type_id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&vehicle_type_args(Some(vehicle)));
                             let relation_captain_vehicle = rows_relation_captain_vehicle
-                                .get(
-                                    &rt::Key::of(
-                                        &match Some(vehicle) {
-                                            Some(d) => d.id.to_value(),
-                                            None => rt::Value::Null,
-                                        },
-                                    ),
-                                );
+                                .first(&relation_captain_vehicle_args(Some(vehicle)));
                             build_doc(
                                 vehicle,
                                 {
-                                    let group = if true {
-                                        rows_vehicle_monitor
-                                            .get(
-                                                &rt::Key::of(
-                                                    &match Some(vehicle) {
-                                                        Some(d) => d.id.to_value(),
-                                                        None => rt::Value::Null,
-                                                    },
-                                                ),
-                                            )
-                                    } else {
-                                        None
-                                    };
-                                    let mut out = Vec::new();
-                                    for vehicle_monitor in group.into_iter().flatten() {
+                                    let group: &[VehicleMonitorRow] = rows_vehicle_monitor
+                                        .group(&vehicle_monitor_args(Some(vehicle)));
+                                    let mut out = Vec::with_capacity(group.len());
+                                    for vehicle_monitor in group {
                                         out.push(
                                             { build_vehicle_monitors_element(vehicle_monitor) }?,
                                         );
