@@ -76,7 +76,10 @@ pub fn read_plan(c: &CompiledPipeline, item: &Item) -> Option<ReadPlan> {
                         if quoted {
                             "quoted text".to_string()
                         } else {
-                            format!("`{}.{}` ({})", dep.key.value, dep_column.name, dep_column.type_text)
+                            format!(
+                                "`{}.{}` ({})",
+                                dep.key.value, dep_column.name, dep_column.type_text
+                            )
                         }
                     ),
                 });
@@ -123,7 +126,9 @@ fn class(t: &ColumnType) -> Class {
         ColumnType::Binary { .. } | ColumnType::VarBinary { .. } | ColumnType::Blob(_) => {
             Class::Binary
         }
-        ColumnType::Date | ColumnType::DateTime { .. } | ColumnType::Timestamp { .. } => Class::Date,
+        ColumnType::Date | ColumnType::DateTime { .. } | ColumnType::Timestamp { .. } => {
+            Class::Date
+        }
         ColumnType::Time { .. } => Class::Time,
         ColumnType::Json | ColumnType::Unsupported { .. } => Class::Other,
     }
@@ -177,13 +182,19 @@ mod tests {
         let text = ColumnType::VarChar { length: 10 };
         assert_eq!(key_kind(&int(), Some(&int())), Some(KeyKind::Exact));
         assert_eq!(key_kind(&dec, Some(&int())), Some(KeyKind::Decimal));
-        assert_eq!(key_kind(&int(), Some(&ColumnType::Double)), Some(KeyKind::Double));
+        assert_eq!(
+            key_kind(&int(), Some(&ColumnType::Double)),
+            Some(KeyKind::Double)
+        );
         assert_eq!(key_kind(&text, Some(&int())), Some(KeyKind::Double));
         // A quoted placeholder is text: against an integer column MySQL compares doubles.
         assert_eq!(key_kind(&int(), None), Some(KeyKind::Double));
         assert_eq!(key_kind(&text, None), Some(KeyKind::Text));
         assert_eq!(
-            key_kind(&ColumnType::Text(LobSize::Tiny), Some(&ColumnType::Enum(vec![]))),
+            key_kind(
+                &ColumnType::Text(LobSize::Tiny),
+                Some(&ColumnType::Enum(vec![]))
+            ),
             Some(KeyKind::Text)
         );
         assert_eq!(key_kind(&ColumnType::Enum(vec![]), Some(&int())), None);
@@ -192,6 +203,9 @@ mod tests {
             Some(KeyKind::Temporal)
         );
         assert_eq!(key_kind(&ColumnType::Json, Some(&text)), None);
-        assert_eq!(key_kind(&text, Some(&ColumnType::Blob(LobSize::Tiny))), None);
+        assert_eq!(
+            key_kind(&text, Some(&ColumnType::Blob(LobSize::Tiny))),
+            None
+        );
     }
 }

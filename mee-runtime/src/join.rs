@@ -127,8 +127,8 @@ pub async fn read_joined<R>(
             continue;
         }
         let key: Vec<Key> = a.iter().map(Key::of).collect();
-        if !out.by_args.contains_key(&key) {
-            out.by_args.insert(key, usize::MAX);
+        if let std::collections::hash_map::Entry::Vacant(e) = out.by_args.entry(key) {
+            e.insert(usize::MAX);
             distinct.push(a);
         }
     }
@@ -138,8 +138,10 @@ pub async fn read_joined<R>(
     }
     match join.mode {
         JoinMode::Batched(kinds) => {
-            read_batched(session, statement, join, kinds, distinct, from_row, rows_read, &mut out)
-                .await?;
+            read_batched(
+                session, statement, join, kinds, distinct, from_row, rows_read, &mut out,
+            )
+            .await?;
         }
         JoinMode::RowByRow => {
             let concurrency = session.read_concurrency();
@@ -156,7 +158,9 @@ pub async fn read_joined<R>(
                 let mut kept = Vec::new();
                 for values in rows {
                     *rows_read += 1;
-                    kept.push(from_row(values).map_err(|e| crate::pipeline::row_error(join.table, e))?);
+                    kept.push(
+                        from_row(values).map_err(|e| crate::pipeline::row_error(join.table, e))?,
+                    );
                     if join.first_only {
                         break;
                     }

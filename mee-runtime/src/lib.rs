@@ -31,8 +31,8 @@ pub mod __private {
     pub use crate::join::{Join, JoinMode, Joined, KeyKind, read_joined};
     pub use crate::mysql::{ExpectedColumn, ExpectedTable, MysqlError, Session, Sql, Statement};
     pub use crate::pipeline::{
-        BoxFuture, BuiltDoc, FirstByKey, GroupsByKey, IndexPipeline, Key, LinkStep, Page,
-        SourceRole, SourceTable, distinct_keys, execute_sql, fetch_first, fetch_groups, row_error,
+        BoxFuture, BuiltDoc, IndexPipeline, Key, LinkStep, Page, SourceRole, SourceTable,
+        distinct_keys, execute_sql, row_error,
     };
     pub use crate::value::{Date, DateTime, Time, Value};
 }

@@ -9,15 +9,15 @@
 use crate::doc::DocError;
 use crate::mysql::{ExpectedTable, MysqlError, Session, Source, Sql, Statement};
 use crate::value::Value;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 /// A boxed future, as the trait's async methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A value used to join rows in memory. Integers of every width and signedness compare equal,
-/// as they do in SQL (`INT` = `BIGINT UNSIGNED`); text compares byte for byte.
+/// The identity of a value: equal keys are the same value (integers of every width and
+/// signedness are one value). It recognises repeated arguments and distinct key values; it is
+/// not MySQL's equality, which [`crate::join`] reproduces where rows are paired.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
     Null,
@@ -148,73 +148,9 @@ pub fn resolve_statements(index: &dyn IndexPipeline, source: &Source) -> Vec<Sta
         .collect()
 }
 
-/// Rows of a joined item by their link key: the first row per key wins, as Mee's `LIMIT 1` did
-/// (statements are ordered by primary key, so it is the row with the smallest key).
-pub type FirstByKey<R> = HashMap<Key, R, KeyHasher>;
-
-/// Rows of a nested list grouped by their link to the parent, in primary-key order.
-pub type GroupsByKey<R> = HashMap<Key, Vec<R>, KeyHasher>;
-
 /// A fast hasher for join keys: they come from our own database, not from an attacker, and
 /// SipHash cost ~2.5% of a full update.
 pub type KeyHasher = foldhash::fast::RandomState;
-
-/// Reads a joined item's rows for a whole page with one keyed statement: the first row per link
-/// value (statements order by primary key, as Mee's `LIMIT 1` picked the smallest).
-pub async fn fetch_first<R>(
-    session: &mut Session,
-    statement: &Statement,
-    keys: Vec<Value>,
-    table: &'static str,
-    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
-    link: fn(&R) -> Value,
-    rows_read: &mut usize,
-) -> Result<FirstByKey<R>, MysqlError> {
-    let mut out = FirstByKey::default();
-    read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
-        out.entry(Key::of(&link(&r))).or_insert(r);
-    })
-    .await?;
-    Ok(out)
-}
-
-/// Reads a nested list's rows for a whole page with one keyed statement, grouped by their link
-/// to the parent, in primary-key order.
-pub async fn fetch_groups<R>(
-    session: &mut Session,
-    statement: &Statement,
-    keys: Vec<Value>,
-    table: &'static str,
-    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
-    link: fn(&R) -> Value,
-    rows_read: &mut usize,
-) -> Result<GroupsByKey<R>, MysqlError> {
-    let mut out = GroupsByKey::default();
-    read_rows(session, statement, &keys, table, from_row, rows_read, |r| {
-        out.entry(Key::of(&link(&r))).or_default().push(r);
-    })
-    .await?;
-    Ok(out)
-}
-
-async fn read_rows<R>(
-    session: &mut Session,
-    statement: &Statement,
-    keys: &[Value],
-    table: &'static str,
-    from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
-    rows_read: &mut usize,
-    mut keep: impl FnMut(R),
-) -> Result<(), MysqlError> {
-    session
-        .for_each_keyed(statement, &[], keys, &[], |values| {
-            let r = from_row(values).map_err(|e| row_error(table, e))?;
-            *rows_read += 1;
-            keep(r);
-            Ok::<(), MysqlError>(())
-        })
-        .await
-}
 
 /// Runs an `executeSQL` statement for a page, one parameter list per document, `None` for a
 /// document whose item has no row (reference §2.4: its field is `null_value` and no query runs).

@@ -5,8 +5,8 @@
 use super::{Gen, columns, names};
 use crate::check::StatementInfo;
 use crate::expr::literal::Literal;
-use crate::model::{EntryValue, Item, ItemId, ListId, RefTarget, Role};
 use crate::join::{self, KeyKind, ReadPlan};
+use crate::model::{EntryValue, Item, ItemId, ListId, RefTarget, Role};
 use crate::sql::statement::{
     ConjunctKind, ParamSlot, ParamValue, RenderedParts, TemplatePiece, quote_ident,
 };
@@ -50,7 +50,9 @@ impl Gen<'_> {
     fn sql_static(&self, name: &str, item: &Item, parts: &RenderedParts, keyed: bool) -> Stmt {
         let ident = format_ident!("SQL_{}", name.to_uppercase());
         let (head, tail, after) = (&parts.head, &parts.tail, &parts.after_keys);
-        let arity = proc_macro2::Literal::u8_unsuffixed(u8::try_from(parts.key_arity.max(1)).unwrap_or(u8::MAX));
+        let arity = proc_macro2::Literal::u8_unsuffixed(
+            u8::try_from(parts.key_arity.max(1)).unwrap_or(u8::MAX),
+        );
         let db = &item.database.value;
         let doc = format!(
             " `{}{}{}{}{}`",
@@ -619,7 +621,10 @@ impl Gen<'_> {
                     [one] => format!("{} IN ", quote_ident(one)),
                     many => format!(
                         "({}) IN ",
-                        many.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|c| quote_ident(c))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 let mut parts = info.analysis.render_parts(
@@ -713,7 +718,10 @@ impl Gen<'_> {
         let table = format!("{}.{}", item.database.value, item.table.value);
         let table_name = &item.table.value;
         let first_only = !self.is_nested_master(item);
-        let doc = format!(" How the rows of item `{}` are read and paired with documents.", item.key.value);
+        let doc = format!(
+            " How the rows of item `{}` are read and paired with documents.",
+            item.key.value
+        );
         quote! {
             #[doc = #doc]
             pub static #ident: rt::Join = rt::Join {
