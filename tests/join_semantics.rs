@@ -9,7 +9,6 @@
 mod common;
 
 use common::sync::{Doc, apply_binlog, documents};
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
 use mee_runtime::verify::{NoVerifyProgress, VerifyOptions, verify};
 use mee_testkit::{TestFailure, TestMysql, TestResult, fail};
 use serde_json::{Value as Json, json};
@@ -174,15 +173,7 @@ async fn full_update_and_sync_pair_rows_as_mysql_does() -> TestResult {
     let (test_es, es) = common::es().await?;
     let index = joins::INDEXES[0];
     let alias = test_es.name(index.alias());
-    let options = UpdateOptions {
-        alias: Some(alias.clone()),
-        ..UpdateOptions::default()
-    };
-    let mut failures = CollectFailures::default();
-    let report = full_update(index, &source, &es, &options, &mut failures, &NoProgress)
-        .await
-        .map_err(fail)?;
-    assert!(failures.0.is_empty(), "build failures: {:?}", failures.0);
+    let report = common::update_into(index, &source, &es, &alias).await?;
     compare(
         &joined_fields(&documents(&es, &alias).await?),
         &expected,

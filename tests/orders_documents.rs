@@ -10,8 +10,7 @@ mod common;
 
 use common::sync::{apply_binlog, documents};
 use mee::generated::orders::orders as pipeline;
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
-use mee_testkit::{TestResult, fail};
+use mee_testkit::TestResult;
 use serde_json::{Value as Json, json};
 
 fn by_id(docs: Vec<common::sync::Doc>) -> Vec<(String, Json)> {
@@ -63,22 +62,7 @@ async fn orders_documents_equal_hand_written_json() -> TestResult {
     let source = common::source(&mysql).await?;
     let (test_es, es) = common::es().await?;
     let alias = test_es.name("orders");
-    let options = UpdateOptions {
-        alias: Some(alias.clone()),
-        ..UpdateOptions::default()
-    };
-    let mut failures = CollectFailures::default();
-    let report = full_update(
-        &pipeline::Index,
-        &source,
-        &es,
-        &options,
-        &mut failures,
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
-    assert!(failures.0.is_empty(), "build failures: {:?}", failures.0);
+    let report = common::update_into(&pipeline::Index, &source, &es, &alias).await?;
     assert_eq!(
         by_id(documents(&es, &alias).await?),
         vec![

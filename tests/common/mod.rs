@@ -111,6 +111,32 @@ pub async fn nest() -> TestResult<TestMysql> {
     Ok(mysql)
 }
 
+/// A full update of `index` into `alias` that must build every document; its report gives the
+/// snapshot the sync continues from.
+pub async fn update_into(
+    index: &dyn mee_runtime::pipeline::IndexPipeline,
+    source: &Source,
+    es: &EsClient,
+    alias: &str,
+) -> TestResult<mee_runtime::update::UpdateReport> {
+    use mee_runtime::update::{CollectFailures, NoProgress, full_update};
+    let options = UpdateOptions {
+        alias: Some(alias.to_string()),
+        ..UpdateOptions::default()
+    };
+    let mut failures = CollectFailures::default();
+    let report = full_update(index, source, es, &options, &mut failures, &NoProgress)
+        .await
+        .map_err(fail)?;
+    if !failures.0.is_empty() {
+        return Err(TestFailure::new(format!(
+            "the full update could not build every document: {:?}",
+            failures.0
+        )));
+    }
+    Ok(report)
+}
+
 /// A test's index namespace on osmem and mee's client for it.
 pub async fn es() -> TestResult<(TestEs, EsClient)> {
     let test_es = TestEs::new().await?;

@@ -78,22 +78,9 @@ impl Gen<'_> {
     /// (replaced by the key list), or a nested master's `%__last` keyset condition (a batched
     /// read takes all nested rows at once).
     fn is_replaced(&self, item: &Item, info: &StatementInfo, i: usize) -> bool {
-        if info.paging == Some(i) || info.links.iter().any(|l| l.conjunct == i) {
-            return true;
-        }
-        match &info.analysis.conjuncts[i].kind {
-            ConjunctKind::Compare { param, .. } => {
-                match info.analysis.params.get(*param).map(|p| &p.value) {
-                    Some(ParamValue::Placeholder(ph)) => item
-                        .statement
-                        .refs
-                        .get(*ph)
-                        .is_some_and(|r| r.target == RefTarget::Last),
-                    _ => false,
-                }
-            }
-            _ => false,
-        }
+        info.paging == Some(i)
+            || info.links.iter().any(|l| l.conjunct == i)
+            || self.is_last_condition(item, info, i)
     }
 
     /// The statements and `IndexPipeline` implementation of one top-level list.
