@@ -236,3 +236,67 @@ async fn an_xa_transaction_prepared_before_the_snapshot_applies_at_its_commit() 
     assert!(report.full_update, "{report:?}");
     f.finish().await
 }
+
+/// DML that a session wrote in STATEMENT format: on a table the index does not use it is
+/// ignored; on a used table it stops `mee run` with one sentence naming the table and the
+/// setting, before the transaction (the rows it changed are nowhere in the binlog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_changes_logged_as_statements_stop_the_sync_when_a_used_table_changed() -> TestResult {
+    let f = Fixture::new(9_400_000).await?;
+    let cert = f.cert();
+    f.exec(&format!(
+        "CREATE TABLE `{cert}`.audit (id INT PRIMARY KEY, note VARCHAR(20))"
+    ))
+    .await?;
+    // Kept until `run` ended: a dropped sender is a stop request.
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let services = f.env.services();
+    let follower = tokio::time::timeout(
+        Duration::from_secs(90),
+        run(&veh::Index, &services, &f.options, stop_rx),
+    );
+    let steps = async {
+        f.wait_for_alias().await?;
+        f.exec(&format!(
+            "SET SESSION binlog_format = 'STATEMENT';
+             INSERT INTO `{cert}`.audit VALUES (1, 'statement');
+             UPDATE `{cert}`.audit SET note = 'again' WHERE id = 1"
+        ))
+        .await?;
+        f.exec(&format!(
+            "UPDATE `{cert}`.vehicle SET status = 3 WHERE id = 2"
+        ))
+        .await?;
+        f.wait_status(2, Some(json!(3))).await?;
+        f.exec(&format!(
+            "SET SESSION binlog_format = 'STATEMENT';
+             UPDATE `{cert}`.vehicle SET status = 9 WHERE id = 1"
+        ))
+        .await
+    };
+    let (ran, driven) = tokio::join!(follower, steps);
+    driven?;
+    let err = match ran {
+        Err(_) => return Err(TestFailure::new("`run` went on past the statement")),
+        Ok(Ok(report)) => return Err(TestFailure::new(format!("`run` ended: {report:?}"))),
+        Ok(Err(e)) => e,
+    };
+    let message = err.to_string();
+    assert!(
+        matches!(err, mee_runtime::run::RunError::SchemaChange(_)),
+        "{err:?}"
+    );
+    for part in [
+        "UPDATE `",
+        "`certify_service`.`vehicle`",
+        "binlog_format",
+        "SET GLOBAL binlog_format=ROW",
+        "mee update",
+    ] {
+        assert!(message.contains(part), "`{part}` is not in: {message}");
+    }
+    assert_eq!(message.lines().count(), 1, "one sentence: {message}");
+    // The statement's change never reached the index.
+    assert_eq!(f.status(1).await?, Some(json!(1)));
+    f.finish().await
+}

@@ -360,6 +360,9 @@ pub enum DdlEffect {
     /// Another table's rows now stand under this name (`RENAME TABLE x TO used`, `CREATE OR
     /// REPLACE TABLE`), or a partition operation removed or swapped rows.
     Replaced,
+    /// `INSERT`, `UPDATE`, `DELETE`, `REPLACE` or `LOAD DATA` logged as a statement (a session
+    /// with `binlog_format` STATEMENT or MIXED): rows changed without rows events.
+    RowsAsStatement,
 }
 
 /// A used table a statement touches, and how.
@@ -429,6 +432,13 @@ impl SchemaGuard {
             .collect();
         let starts =
             |kw: &[&str]| leading.len() >= kw.len() && leading.iter().zip(kw).all(|(a, b)| a == b);
+        // Row changes logged as a statement: the tables it may write, never those it only reads.
+        if let Some(targets) = self.dml_targets(schema, &words) {
+            for table in targets {
+                add(table, DdlEffect::RowsAsStatement);
+            }
+            return out;
+        }
         let removes_rows = removes_partition_rows(&words);
         match Parser::parse_sql(&MySqlDialect {}, query).ok().as_deref() {
             Some([statement]) => {
@@ -485,6 +495,51 @@ impl SchemaGuard {
             }
         }
         out
+    }
+
+    /// When `words` are a DML statement (`INSERT`, `REPLACE`, `UPDATE`, `DELETE`, `LOAD DATA`),
+    /// the used tables it may write: the target of an `INSERT`/`REPLACE`/`LOAD`, every table
+    /// before `SET` of an `UPDATE`, before `WHERE` (`ORDER`, `LIMIT`) of a `DELETE` (multi-table
+    /// forms included, erring towards a table that is only read).
+    fn dml_targets(&self, schema: &str, words: &[Word]) -> Option<Vec<usize>> {
+        let first = words.first()?;
+        let name_at = |i: usize| -> &[Word] {
+            let end = if words.get(i + 1).is_some_and(|w| w.is_period) {
+                i + 3
+            } else {
+                i + 1
+            };
+            words.get(i..end.min(words.len())).unwrap_or_default()
+        };
+        let range: &[Word] = if first.is("INSERT") || first.is("REPLACE") {
+            let modifier = |w: &Word| {
+                ["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"]
+                    .iter()
+                    .any(|k| w.is(k))
+            };
+            let start = 1 + words[1..].iter().position(|w| !modifier(w))?;
+            name_at(start)
+        } else if first.is("LOAD") {
+            let i = words
+                .windows(2)
+                .position(|w| w[0].is("INTO") && w[1].is("TABLE"))?;
+            name_at(i + 2)
+        } else if first.is("UPDATE") {
+            let end = words
+                .iter()
+                .position(|w| w.is("SET"))
+                .unwrap_or(words.len());
+            &words[1..end]
+        } else if first.is("DELETE") {
+            let end = words
+                .iter()
+                .position(|w| w.is("WHERE") || w.is("ORDER") || w.is("LIMIT") || w.is("RETURNING"))
+                .unwrap_or(words.len());
+            &words[1..end]
+        } else {
+            return None;
+        };
+        Some(self.named(schema, range))
     }
 
     /// The tables a parsed statement changes and how, by name.
@@ -644,6 +699,14 @@ impl SchemaGuard {
                 DdlEffect::Replaced => format!(
                     "it replaced rows of table {name}, which the index reads, in a way the binlog \
                      does not list row by row: {fix}"
+                ),
+                DdlEffect::RowsAsStatement => format!(
+                    "it changed rows of table {name}, which the index reads, but its session \
+                     wrote it to the binlog as a statement (`binlog_format` STATEMENT or MIXED), \
+                     so mee cannot see which rows changed: make every session write rows \
+                     (`SET GLOBAL binlog_format=ROW` in the server configuration, and take the \
+                     privilege to change the session's `binlog_format` from the applications' \
+                     accounts), then {fix}"
                 ),
             };
             problems.push(format!("{prefix}: {what}"));
@@ -843,6 +906,69 @@ mod tests {
 
     /// A default database, a statement, and the used tables it touches.
     type Case = (&'static str, &'static str, &'static [(usize, DdlEffect)]);
+
+    #[test]
+    fn row_changes_logged_as_statements_stop_only_for_the_used_tables_they_write() {
+        use DdlEffect::RowsAsStatement as S;
+        let cases: &[Case] = &[
+            (
+                "t_cert",
+                "UPDATE vehicle SET status = 1 WHERE id = 2",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "other",
+                "update `t_cert`.`vehicle` set status = 1",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_cert",
+                "INSERT INTO vehicle_type VALUES (1, 'x')",
+                &[(TYPE_T, S)],
+            ),
+            (
+                "t_cert",
+                "insert ignore into t_cert.vehicle (id) values (3)",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_cert",
+                "REPLACE vehicle SELECT * FROM other",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_track",
+                "DELETE FROM vehicle_monitor WHERE id > 3",
+                &[(MONITOR_T, S)],
+            ),
+            (
+                "t_cert",
+                "DELETE v FROM vehicle v JOIN vehicle_type t ON t.id = v.vehicle_type_id",
+                &[(VEHICLE_T, S), (TYPE_T, S)],
+            ),
+            (
+                "t_cert",
+                "LOAD DATA INFILE '/tmp/x' INTO TABLE vehicle",
+                &[(VEHICLE_T, S)],
+            ),
+            // Tables only read, and tables the index does not use, do not stop the sync.
+            ("t_cert", "INSERT INTO other SELECT * FROM vehicle", &[]),
+            (
+                "t_cert",
+                "UPDATE other SET a = (SELECT 1 FROM vehicle)",
+                &[],
+            ),
+            (
+                "t_cert",
+                "DELETE FROM other WHERE id IN (SELECT id FROM vehicle)",
+                &[],
+            ),
+            ("t_track", "UPDATE vehicle SET status = 1", &[]),
+        ];
+        for (schema, query, want) in cases {
+            assert_eq!(&effects(schema, query), want, "{query}");
+        }
+    }
 
     fn effects(schema: &str, query: &str) -> Vec<(usize, DdlEffect)> {
         let mut out: Vec<(usize, DdlEffect)> = guard()
