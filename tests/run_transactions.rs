@@ -300,3 +300,43 @@ async fn row_changes_logged_as_statements_stop_the_sync_when_a_used_table_change
     assert_eq!(f.status(1).await?, Some(json!(1)));
     f.finish().await
 }
+
+/// A foreign key with ON DELETE CASCADE on a used table: MySQL deletes the child rows without
+/// rows events, so `mee run` (and `mee update`) refuse to start, naming the constraint; with
+/// RESTRICT the same schema passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cascading_foreign_key_on_a_used_table_refuses_the_start() -> TestResult {
+    let f = Fixture::new(9_500_000).await?;
+    let cert = f.cert();
+    f.exec(&format!(
+        "SET SESSION foreign_key_checks = 0;
+         ALTER TABLE `{cert}`.vehicle ADD CONSTRAINT vehicle_type_fk FOREIGN KEY (vehicle_type_id)
+           REFERENCES `{cert}`.vehicle_type (id) ON DELETE CASCADE"
+    ))
+    .await?;
+    let err = mee_runtime::preflight::preflight(&veh::Index, &f.env.source)
+        .await
+        .err()
+        .ok_or_else(|| TestFailure::new("a cascading foreign key on a used table passed"))?;
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{err}");
+    for part in [
+        "foreign key `vehicle_type_fk` of table `certify_service`.`vehicle`",
+        "ON DELETE CASCADE",
+        "binlog",
+        "RESTRICT",
+    ] {
+        assert!(problems[0].contains(part), "`{part}` is not in: {err}");
+    }
+    f.exec(&format!(
+        "SET SESSION foreign_key_checks = 0;
+         ALTER TABLE `{cert}`.vehicle DROP FOREIGN KEY vehicle_type_fk;
+         ALTER TABLE `{cert}`.vehicle ADD CONSTRAINT vehicle_type_fk FOREIGN KEY (vehicle_type_id)
+           REFERENCES `{cert}`.vehicle_type (id) ON DELETE RESTRICT ON UPDATE RESTRICT"
+    ))
+    .await?;
+    mee_runtime::preflight::preflight(&veh::Index, &f.env.source)
+        .await
+        .map_err(fail)?;
+    f.finish().await
+}
