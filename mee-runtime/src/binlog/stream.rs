@@ -350,6 +350,8 @@ pub struct MissingXa {
     pub at: String,
     commit: BinlogEvent,
 }
+/// Table maps kept between transactions (see `EventDecoder::advance`).
+const TABLE_MAPS_KEPT: usize = 4096;
 /// `LOG_EVENT_ARTIFICIAL_F`: the event was made up by the dump thread (fake ROTATE).
 const LOG_EVENT_ARTIFICIAL_F: u16 = 0x20;
 
@@ -670,12 +672,6 @@ impl EventDecoder {
         } else {
             None
         };
-        // Table ids grow with every table definition the server loads; a long-running stream
-        // would keep stale entries forever, so start over now and then (maps come again with
-        // every transaction).
-        if self.tables.len() >= 4096 {
-            self.tables.clear();
-        }
         self.tables.insert(
             tme.table_id(),
             TableEntry {
@@ -870,6 +866,14 @@ impl EventDecoder {
 
     /// Ends a group at this event; `false` while replaying (the position stays the start).
     fn advance(&mut self, ev: &Event) -> bool {
+        // Table ids grow with every table definition the server loads, so a long stream would
+        // keep stale maps forever: start over now and then. Only here, between transactions:
+        // every map a statement's rows need comes before them in the same transaction, so a
+        // map is never evicted while a statement (of any number of tables, triggers included)
+        // still needs it, and the maps of one transaction are all kept until its end.
+        if self.tables.len() >= TABLE_MAPS_KEPT {
+            self.tables.clear();
+        }
         if let Some(g) = self.current_gtid.take()
             && let Some(state) = &mut self.gtids
         {
