@@ -358,3 +358,66 @@ async fn statements_that_write_many_tables_keep_every_map_they_need() -> TestRes
     assert_eq!(commits_of(&events).len(), ROUNDS);
     mysql.drop_databases().await
 }
+
+/// XA transactions: the rows of one come when its `XA COMMIT` comes (after transactions that
+/// committed in between), a rolled-back one yields no rows, and a reader that may hold no rows
+/// at all (`max_held_xa_rows` 0) reads them again from the binlog at the commit.
+#[tokio::test]
+async fn xa_rows_come_at_the_commit_and_never_for_a_rollback() -> TestResult {
+    let mut mysql = TestMysql::new().await?;
+    let db = mysql.db("main").to_string();
+    let prefix = mysql.prefix().to_string();
+    mysql
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+        .await?;
+    let start = head(&mut mysql).await?;
+    let (x1, x2) = (format!("{prefix}_x1"), format!("{prefix}_x2"));
+    for sql in [
+        format!(
+            "XA START '{x1}'; INSERT INTO t VALUES (1, 'rolled back'); XA END '{x1}'; XA PREPARE '{x1}'"
+        ),
+        format!(
+            "XA START '{x2}'; INSERT INTO t VALUES (2, 'committed'); XA END '{x2}'; XA PREPARE '{x2}'"
+        ),
+        "INSERT INTO t VALUES (3, 'plain')".to_string(),
+        format!("XA ROLLBACK '{x1}'"),
+        format!("XA COMMIT '{x2}'"),
+    ] {
+        // Each on its own connection: a prepared XA transaction outlives its session.
+        let mut conn = mysql.admin_conn().await?;
+        mysql_async::prelude::Queryable::query_drop(&mut conn, format!("USE `{db}`; {sql}"))
+            .await?;
+        conn.disconnect().await?;
+    }
+    for (salt, held) in [(30, 100_000), (31, 0)] {
+        let mut config =
+            ReaderConfig::new(server_id(&mysql, salt), StartAt::Position(start.clone()))
+                .non_blocking()
+                .with_filter(TableFilter::schemas([db.as_str()]));
+        config.max_held_xa_rows = held;
+        let mut reader = BinlogReader::connect(opts(&mysql)?, config)
+            .await
+            .map_err(fail)?;
+        let mut events = Vec::new();
+        while let Some(ev) = reader.next().await.map_err(fail)? {
+            events.push(ev);
+        }
+        reader.close().await.map_err(fail)?;
+        // Only the rows and the commit right after them.
+        let mut kept = Vec::new();
+        for (i, ev) in events.iter().enumerate() {
+            if matches!(ev, BinlogEvent::Rows(_))
+                || (matches!(ev, BinlogEvent::Commit { .. })
+                    && matches!(events.get(i.wrapping_sub(1)), Some(BinlogEvent::Rows(_))))
+            {
+                kept.push(ev.clone());
+            }
+        }
+        assert_eq!(
+            shape(&kept),
+            ["I t [Int(3)]", "C", "I t [Int(2)]", "C"],
+            "held at most {held} rows"
+        );
+    }
+    mysql.drop_databases().await
+}

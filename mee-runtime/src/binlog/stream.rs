@@ -1509,6 +1509,71 @@ mod tests {
     }
 
     #[test]
+    fn xa_ids_read_from_events_and_statements_agree() {
+        let xid = Xid {
+            format: 7,
+            gtrid: b"a:Z?".to_vec(),
+            bqual: b"bq".to_vec(),
+        };
+        // As the server logs it, and as the binlog prints it.
+        assert_eq!(xid.to_string(), "X'613a5a3f',X'6271',7");
+        assert_eq!(
+            Xid::from_statement(" X'613a5a3f',X'6271',7"),
+            Some(xid.clone())
+        );
+        assert_eq!(
+            Xid::from_statement("x'613a5a3f' , X'6271' ,7 ONE PHASE"),
+            Some(xid.clone())
+        );
+        assert_eq!(Xid::from_statement("'a:Z?','bq',7"), Some(xid.clone()));
+        assert_eq!(
+            Xid::from_statement("'x1'"),
+            Some(Xid {
+                format: 1,
+                gtrid: b"x1".to_vec(),
+                bqual: Vec::new()
+            })
+        );
+        assert_eq!(Xid::from_statement("X'6'"), None);
+        // GTID event: seq, domain, flags (with a commit id), then the id.
+        let mut gtid = 18u64.to_le_bytes().to_vec();
+        gtid.extend_from_slice(&0u32.to_le_bytes());
+        gtid.push(FL_PREPARED_XA | FL_GROUP_COMMIT_ID);
+        gtid.extend_from_slice(&99u64.to_le_bytes());
+        gtid.extend_from_slice(&7u32.to_le_bytes());
+        gtid.extend_from_slice(&[4, 2]);
+        gtid.extend_from_slice(b"a:Z?bq");
+        assert_eq!(Xid::from_gtid_event(&gtid), Some(xid.clone()));
+        assert_eq!(Xid::from_gtid_event(&gtid[..gtid.len() - 1]), None);
+        // XA_PREPARE event: one-phase, format, lengths as u32, the id.
+        let mut prepare = vec![0u8];
+        prepare.extend_from_slice(&7u32.to_le_bytes());
+        prepare.extend_from_slice(&4u32.to_le_bytes());
+        prepare.extend_from_slice(&2u32.to_le_bytes());
+        prepare.extend_from_slice(b"a:Z?bq");
+        assert_eq!(Xid::from_prepare_event(&prepare), Some(xid));
+    }
+
+    #[test]
+    fn a_position_before_a_pending_xa_resumes_from_its_start() {
+        let mut at = BinlogPosition::new("binlog.000003", 900).with_gtid("0-1-9");
+        assert_eq!(at.stream_start(), at);
+        let start = BinlogPosition::new("binlog.000002", 400).with_gtid("0-1-5");
+        at.resume_from = Some(Box::new(start.clone()));
+        assert_eq!(at.stream_start(), start);
+        assert_eq!(
+            at.version(),
+            BinlogPosition::new("binlog.000003", 900).version()
+        );
+        let json = serde_json::to_string(&at).unwrap();
+        assert_eq!(serde_json::from_str::<BinlogPosition>(&json).unwrap(), at);
+        // A decoder resuming there yields nothing up to `at` and reports `at` meanwhile.
+        let d = EventDecoder::new(at.stream_start(), TableFilter::all()).resuming_at(&at);
+        assert_eq!(d.position(), &at);
+        assert!(d.replaying(850), "binlog.000002:850 comes before `at`");
+    }
+
+    #[test]
     fn compressed_and_unknown_events_are_fatal_with_the_fix() {
         let mut d = EventDecoder::new(BinlogPosition::new("binlog.000002", 4), TableFilter::all());
         for type_code in [166u8, 169, 171] {
