@@ -294,7 +294,7 @@ impl Xid {
                     (bytes, &r[end + 1..])
                 } else if let Some(r) = rest.strip_prefix('\'') {
                     let end = r.find('\'')?;
-                    (r[..end].as_bytes().to_vec(), &r[end + 1..])
+                    (r.as_bytes()[..end].to_vec(), &r[end + 1..])
                 } else {
                     let end = rest
                         .find(|c: char| !c.is_ascii_digit())
@@ -302,7 +302,7 @@ impl Xid {
                     if end == 0 {
                         break;
                     }
-                    (rest[..end].as_bytes().to_vec(), &rest[end..])
+                    (rest.as_bytes()[..end].to_vec(), &rest[end..])
                 };
             parts.push(value);
             rest = tail.trim_start();
@@ -947,6 +947,7 @@ async fn find_xa_start(
                 let info: Option<String> = row.get(5);
                 if let (Some(pos), Some(info)) = (pos, info)
                     && info.starts_with(&wanted)
+                    && info[wanted.len()..].chars().next().is_none_or(|c| c == ' ')
                     && limit.is_none_or(|l| pos < l)
                 {
                     found = Some(pos);
