@@ -1,11 +1,35 @@
 //! Following the binlog: [`BinlogReader`] connects as a replica, starts at a file position or a
 //! MariaDB GTID position, and turns the event stream into [`BinlogEvent`]s.
 //!
-//! Positions only advance at transaction ends (XID, a COMMIT/ROLLBACK query of non-transactional
-//! engines, or a standalone DDL), so every position the reader hands out is a safe resume point.
+//! Positions only advance at transaction ends (XID, XA_PREPARE, `XA COMMIT`/`XA ROLLBACK`, a
+//! COMMIT/ROLLBACK query of non-transactional engines, or a standalone DDL), so every position
+//! the reader hands out is a safe resume point (with its `resume_from`, see below).
 //!
 //! The handling of raw events lives in [`EventDecoder`], which has no I/O, so that the tricky
 //! cases (the artificial ROTATE, compressed events, truncated events) are unit-tested.
+//!
+//! # XA transactions
+//!
+//! MariaDB writes an XA transaction in two groups: a GTID event flagged `FL_PREPARED_XA` (with
+//! the XA id; there is no `XA START` event), the rows, `XA END` as a query and an XA_PREPARE
+//! event; then, later and possibly after other transactions, a GTID event flagged
+//! `FL_COMPLETED_XA` and an `XA COMMIT` or `XA ROLLBACK` query (`XA COMMIT ... ONE PHASE` is an
+//! ordinary transaction). The decoder holds a prepared transaction's rows (of the filtered
+//! tables) until its `XA COMMIT`, then yields them and the commit; at `XA ROLLBACK` it drops
+//! them. The XA_PREPARE still ends a group (a [`BinlogEvent::Commit`] without rows), so that the
+//! transactions after it flow on.
+//!
+//! - Restarts: every position yielded while such a transaction is pending carries
+//!   [`BinlogPosition::resume_from`], its start. A reader started at that position streams from
+//!   there, collects the pending transactions again, and yields nothing up to the position
+//!   itself; so a checkpoint never loses a prepared transaction.
+//! - Memory: at most [`ReaderConfig::max_held_xa_rows`] row changes are held; a transaction that
+//!   would pass it is dropped and read again at its commit.
+//! - An `XA COMMIT` whose prepare the reader did not see (it started later, at a snapshot taken
+//!   while the transaction was prepared and invisible, or from a GTID) is read again: its
+//!   `XA START` is found with `SHOW BINLOG EVENTS` from the current file backwards and a side
+//!   stream reads that one transaction. When the binlog no longer has it, the reader stops with
+//!   the fix (`mee update`).
 
 use super::BinlogError;
 use super::decode::{RawRows, RowChange, RowKind, TablePlan};
@@ -356,7 +380,9 @@ const TABLE_MAPS_KEPT: usize = 4096;
 const LOG_EVENT_ARTIFICIAL_F: u16 = 0x20;
 
 /// Tables seen in TABLE_MAP events: the raw event body (to reuse the plan when the same map
-/// comes again, which it does for every transaction) and the plan, `None` when filtered out.
+/// comes again, which it does for every statement) and the plan, `None` when filtered out.
+/// mysql_async's own stream keeps every map too (it clears them only at a real ROTATE), which
+/// mee does not use: it never evicts a map early either.
 struct TableEntry {
     raw: Vec<u8>,
     plan: Option<Arc<TablePlan>>,
@@ -900,7 +926,14 @@ impl EventDecoder {
             return false;
         }
         self.replay_to = None;
-        at.resume_from = self.prepared.first().map(|g| Box::new(g.start.clone()));
+        // Only a pending transaction with rows of the filtered tables must be read again; one of
+        // other tables would only pin the resume point (an XA COMMIT of it after a restart is
+        // looked up, finds no rows, and costs nothing else).
+        at.resume_from = self
+            .prepared
+            .iter()
+            .find(|g| g.dropped || !g.rows.is_empty())
+            .map(|g| Box::new(g.start.clone()));
         self.committed = at;
         true
     }
