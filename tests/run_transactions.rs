@@ -13,6 +13,7 @@ use common::Env;
 use common::sync::{Doc, documents, find};
 use mee::generated::vehicles::index_vehicle as veh;
 use mee_runtime::run::{RunOptions, RunReport, run};
+use mee_runtime::state::CheckpointKey;
 use mee_testkit::{TestFailure, TestResult, fail};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
@@ -195,6 +196,30 @@ async fn an_xa_transaction_prepared_before_a_restart_applies_at_its_commit_after
     };
     let report = follow(&f, first).await?;
     assert!(report.full_update, "{report:?}");
+    // The checkpoint is past the prepare, and says to read again from before it.
+    let checkpoint = f
+        .env
+        .state
+        .get_checkpoint(&CheckpointKey::new(
+            "vehicles",
+            format!("sync/{}", f.env.alias),
+        ))
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| TestFailure::new("no checkpoint was saved"))?
+        .doc;
+    let saved = checkpoint
+        .position
+        .as_binlog()
+        .ok_or_else(|| TestFailure::new("the checkpoint is not a binlog position"))?;
+    let resume = saved
+        .resume_from
+        .as_deref()
+        .ok_or_else(|| TestFailure::new(format!("checkpoint {saved} has no resume point")))?;
+    assert!(
+        resume < saved,
+        "resume point {resume} is not before {saved}"
+    );
     f.exec(&format!("XA COMMIT '{a}'")).await?;
     let second = async {
         f.wait_status(1, Some(json!(5))).await?;
