@@ -85,12 +85,193 @@ pub async fn preflight(index: &dyn IndexPipeline, source: &Source) -> Result<(),
     };
     let expected = index.expected_schema();
     let schema = check_schema(source, expected).await?;
-    let problems = collect_problems(&settings, &schema, expected, index.alias(), source.server());
+    let mut problems =
+        collect_problems(&settings, &schema, expected, index.alias(), source.server());
+    problems.extend(cascade_problems(index, source).await?);
     if problems.is_empty() {
         Ok(())
     } else {
         Err(PreflightError::Problems(problems))
     }
+}
+
+/// A foreign key whose referential action changes a child table's rows inside InnoDB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CascadingKey {
+    /// Physical database and table of the child (the table whose rows the action changes).
+    pub schema: String,
+    pub table: String,
+    pub name: String,
+    pub referenced: String,
+    pub update_rule: String,
+    pub delete_rule: String,
+    /// The child's key columns.
+    pub columns: Vec<String>,
+}
+
+/// Foreign keys whose `ON DELETE`/`ON UPDATE` action (`CASCADE`, `SET NULL`, `SET DEFAULT`)
+/// would change rows of a used table without rows events, one sentence each.
+///
+/// InnoDB applies these actions inside the storage engine, and the binlog carries only the
+/// statement's own rows (the parent's): the child rows deleted or changed by the cascade are
+/// nowhere in it. A deleted child row leaves nothing to find its documents by (its link values
+/// went with it), and a child set to NULL no longer names the parent it had, so the documents
+/// cannot be found from the schema either; mee refuses to start instead of drifting silently.
+/// An action that only changes columns the index does not use (`SET NULL`, `ON UPDATE
+/// CASCADE` on a key column the pipeline never reads) changes no document and is allowed;
+/// `ON DELETE CASCADE` removes whole rows and always counts.
+pub async fn cascade_problems(
+    index: &dyn IndexPipeline,
+    source: &Source,
+) -> Result<Vec<String>, MysqlError> {
+    let expected = index.expected_schema();
+    if expected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of_table: Vec<String> = expected
+        .iter()
+        .map(|t| source.physical(t.database).to_string())
+        .collect();
+    let mut physical = of_table.clone();
+    physical.sort();
+    physical.dedup();
+    // `information_schema.REFERENTIAL_CONSTRAINTS` shows nothing to an account with only
+    // SELECT on MariaDB, but `KEY_COLUMN_USAGE` and `SHOW CREATE TABLE` do: the keys from the
+    // first, their actions from the second.
+    let marks = vec!["?"; physical.len()].join(", ");
+    let sql = format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, \
+                CONCAT(REFERENCED_TABLE_SCHEMA, '`.`', REFERENCED_TABLE_NAME), \
+                GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION SEPARATOR ',') \
+         FROM information_schema.KEY_COLUMN_USAGE \
+         WHERE TABLE_SCHEMA IN ({marks}) AND REFERENCED_TABLE_NAME IS NOT NULL \
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3"
+    );
+    let server = source.server().to_string();
+    let query_error = |context: String| {
+        let server = server.clone();
+        move |source| MysqlError::Query {
+            server,
+            context,
+            source,
+        }
+    };
+    let mut session = source.session().await?;
+    type KeyRow = (String, String, String, String, String);
+    let rows: Vec<KeyRow> = mysql_async::prelude::Queryable::exec(session.conn(), sql, physical)
+        .await
+        .map_err(query_error(
+            "reading the foreign keys of the used tables".into(),
+        ))?;
+    let mut keys: Vec<CascadingKey> = Vec::new();
+    let mut definitions: std::collections::HashMap<(String, String), String> =
+        std::collections::HashMap::new();
+    for (schema, table, name, referenced, columns) in rows {
+        let used = expected
+            .iter()
+            .zip(&of_table)
+            .any(|(t, p)| p.eq_ignore_ascii_case(&schema) && t.table.eq_ignore_ascii_case(&table));
+        if !used {
+            continue;
+        }
+        let id = (schema.clone(), table.clone());
+        if !definitions.contains_key(&id) {
+            let quoted = |n: &str| format!("`{}`", n.replace('`', "``"));
+            let show = format!("SHOW CREATE TABLE {}.{}", quoted(&schema), quoted(&table));
+            let row: Option<(String, String)> =
+                mysql_async::prelude::Queryable::query_first(session.conn(), show)
+                    .await
+                    .map_err(query_error(format!(
+                        "reading the definition of `{schema}`.`{table}`"
+                    )))?;
+            definitions.insert(id.clone(), row.map(|r| r.1).unwrap_or_default());
+        }
+        let (update_rule, delete_rule) = referential_actions(&definitions[&id], &name);
+        keys.push(CascadingKey {
+            schema,
+            table,
+            name,
+            referenced,
+            update_rule,
+            delete_rule,
+            columns: columns.split(',').map(str::to_string).collect(),
+        });
+    }
+    Ok(judge_cascades(&keys, expected, &of_table, index.alias()))
+}
+
+/// The `ON UPDATE` and `ON DELETE` actions of constraint `name` in a `SHOW CREATE TABLE` text
+/// (`RESTRICT` when the clause is absent, as the server then does).
+fn referential_actions(definition: &str, name: &str) -> (String, String) {
+    let head = format!("CONSTRAINT `{}` FOREIGN KEY", name.replace('`', "``"));
+    let line = definition
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&head))
+        .unwrap_or_default();
+    let action = |clause: &str| {
+        let Some(at) = line.find(clause) else {
+            return "RESTRICT".to_string();
+        };
+        let rest = line[at + clause.len()..].trim_start();
+        [
+            "SET DEFAULT",
+            "SET NULL",
+            "NO ACTION",
+            "CASCADE",
+            "RESTRICT",
+        ]
+        .iter()
+        .find(|a| rest.starts_with(**a))
+        .map_or_else(|| "RESTRICT".to_string(), |a| a.to_string())
+    };
+    (action("ON UPDATE"), action("ON DELETE"))
+}
+
+/// The sentences for the [`CascadingKey`]s that change a used table's documents.
+fn judge_cascades(
+    keys: &[CascadingKey],
+    expected: &[ExpectedTable],
+    physical: &[String],
+    alias: &str,
+) -> Vec<String> {
+    let acts = |rule: &str| matches!(rule, "CASCADE" | "SET NULL" | "SET DEFAULT");
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(table) = expected.iter().zip(physical).find_map(|(t, p)| {
+            (p.eq_ignore_ascii_case(&key.schema) && t.table.eq_ignore_ascii_case(&key.table))
+                .then_some(t)
+        }) else {
+            continue;
+        };
+        let uses_key = key
+            .columns
+            .iter()
+            .any(|c| table.columns.iter().any(|u| u.name.eq_ignore_ascii_case(c)));
+        let mut actions = Vec::new();
+        if key.delete_rule == "CASCADE" || (acts(&key.delete_rule) && uses_key) {
+            actions.push(format!("ON DELETE {}", key.delete_rule));
+        }
+        if acts(&key.update_rule) && uses_key {
+            actions.push(format!("ON UPDATE {}", key.update_rule));
+        }
+        if actions.is_empty() {
+            continue;
+        }
+        out.push(format!(
+            "foreign key `{}` of table `{}`.`{}`, which index `{alias}` reads, has {} (towards \
+             `{}`), and MySQL writes the rows such an action changes to no binlog, so the index \
+             would keep documents of rows that changed or went: make it ON DELETE/ON UPDATE \
+             RESTRICT (the application then changes those rows itself, which the binlog shows) \
+             and start again",
+            key.name,
+            table.database,
+            table.table,
+            actions.join(" and "),
+            key.referenced,
+        ));
+    }
+    out
 }
 
 /// Every problem that keeps `alias` from starting: the server's settings first, then the
@@ -360,6 +541,9 @@ pub enum DdlEffect {
     /// Another table's rows now stand under this name (`RENAME TABLE x TO used`, `CREATE OR
     /// REPLACE TABLE`), or a partition operation removed or swapped rows.
     Replaced,
+    /// `INSERT`, `UPDATE`, `DELETE`, `REPLACE` or `LOAD DATA` logged as a statement (a session
+    /// with `binlog_format` STATEMENT or MIXED): rows changed without rows events.
+    RowsAsStatement,
 }
 
 /// A used table a statement touches, and how.
@@ -429,6 +613,13 @@ impl SchemaGuard {
             .collect();
         let starts =
             |kw: &[&str]| leading.len() >= kw.len() && leading.iter().zip(kw).all(|(a, b)| a == b);
+        // Row changes logged as a statement: the tables it may write, never those it only reads.
+        if let Some(targets) = self.dml_targets(schema, &words) {
+            for table in targets {
+                add(table, DdlEffect::RowsAsStatement);
+            }
+            return out;
+        }
         let removes_rows = removes_partition_rows(&words);
         match Parser::parse_sql(&MySqlDialect {}, query).ok().as_deref() {
             Some([statement]) => {
@@ -485,6 +676,51 @@ impl SchemaGuard {
             }
         }
         out
+    }
+
+    /// When `words` are a DML statement (`INSERT`, `REPLACE`, `UPDATE`, `DELETE`, `LOAD DATA`),
+    /// the used tables it may write: the target of an `INSERT`/`REPLACE`/`LOAD`, every table
+    /// before `SET` of an `UPDATE`, before `WHERE` (`ORDER`, `LIMIT`) of a `DELETE` (multi-table
+    /// forms included, erring towards a table that is only read).
+    fn dml_targets(&self, schema: &str, words: &[Word]) -> Option<Vec<usize>> {
+        let first = words.first()?;
+        let name_at = |i: usize| -> &[Word] {
+            let end = if words.get(i + 1).is_some_and(|w| w.is_period) {
+                i + 3
+            } else {
+                i + 1
+            };
+            words.get(i..end.min(words.len())).unwrap_or_default()
+        };
+        let range: &[Word] = if first.is("INSERT") || first.is("REPLACE") {
+            let modifier = |w: &Word| {
+                ["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"]
+                    .iter()
+                    .any(|k| w.is(k))
+            };
+            let start = 1 + words[1..].iter().position(|w| !modifier(w))?;
+            name_at(start)
+        } else if first.is("LOAD") {
+            let i = words
+                .windows(2)
+                .position(|w| w[0].is("INTO") && w[1].is("TABLE"))?;
+            name_at(i + 2)
+        } else if first.is("UPDATE") {
+            let end = words
+                .iter()
+                .position(|w| w.is("SET"))
+                .unwrap_or(words.len());
+            &words[1..end]
+        } else if first.is("DELETE") {
+            let end = words
+                .iter()
+                .position(|w| w.is("WHERE") || w.is("ORDER") || w.is("LIMIT") || w.is("RETURNING"))
+                .unwrap_or(words.len());
+            &words[1..end]
+        } else {
+            return None;
+        };
+        Some(self.named(schema, range))
     }
 
     /// The tables a parsed statement changes and how, by name.
@@ -644,6 +880,14 @@ impl SchemaGuard {
                 DdlEffect::Replaced => format!(
                     "it replaced rows of table {name}, which the index reads, in a way the binlog \
                      does not list row by row: {fix}"
+                ),
+                DdlEffect::RowsAsStatement => format!(
+                    "it changed rows of table {name}, which the index reads, but its session \
+                     wrote it to the binlog as a statement (`binlog_format` STATEMENT or MIXED), \
+                     so mee cannot see which rows changed: make every session write rows \
+                     (`SET GLOBAL binlog_format=ROW` in the server configuration, and take the \
+                     privilege to change the session's `binlog_format` from the applications' \
+                     accounts), then {fix}"
                 ),
             };
             problems.push(format!("{prefix}: {what}"));
@@ -843,6 +1087,115 @@ mod tests {
 
     /// A default database, a statement, and the used tables it touches.
     type Case = (&'static str, &'static str, &'static [(usize, DdlEffect)]);
+
+    #[test]
+    fn referential_actions_on_used_tables_refuse_only_when_they_change_documents() {
+        let key = |table: &str, columns: &[&str], update: &str, delete: &str| CascadingKey {
+            schema: "t_cert".into(),
+            table: table.into(),
+            name: "fk".into(),
+            referenced: "t_cert`.`parent".into(),
+            update_rule: update.into(),
+            delete_rule: delete.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+        };
+        let physical = guard().physical;
+        let judge = |k: CascadingKey| judge_cascades(&[k], EXPECTED, &physical, "index_vehicle");
+        // ON DELETE CASCADE removes whole rows of a used table: always refused.
+        let m = judge(key("vehicle", &["other"], "RESTRICT", "CASCADE"));
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].contains("foreign key `fk` of table `certify_service`.`vehicle`"),
+            "{m:?}"
+        );
+        assert!(
+            m[0].contains("ON DELETE CASCADE") && m[0].contains("RESTRICT"),
+            "{m:?}"
+        );
+        assert_one_sentence(&m[0]);
+        // SET NULL and ON UPDATE CASCADE matter when the key column is used.
+        assert_eq!(
+            judge(key("vehicle", &["status"], "CASCADE", "SET NULL")).len(),
+            1
+        );
+        assert!(judge(key("vehicle", &["other"], "CASCADE", "SET NULL")).is_empty());
+        let definition = "CREATE TABLE `c` (\n  `p` int(11) DEFAULT NULL,\n  \
+            CONSTRAINT `a` FOREIGN KEY (`p`) REFERENCES `p` (`id`),\n  \
+            CONSTRAINT `b` FOREIGN KEY (`p`) REFERENCES `p` (`id`) ON DELETE SET NULL ON UPDATE CASCADE\n)";
+        assert_eq!(
+            referential_actions(definition, "a"),
+            ("RESTRICT".into(), "RESTRICT".into())
+        );
+        assert_eq!(
+            referential_actions(definition, "b"),
+            ("CASCADE".into(), "SET NULL".into())
+        );
+        // Tables the index does not read, and other databases, do not matter.
+        assert!(judge(key("audit", &["id"], "CASCADE", "CASCADE")).is_empty());
+    }
+
+    #[test]
+    fn row_changes_logged_as_statements_stop_only_for_the_used_tables_they_write() {
+        use DdlEffect::RowsAsStatement as S;
+        let cases: &[Case] = &[
+            (
+                "t_cert",
+                "UPDATE vehicle SET status = 1 WHERE id = 2",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "other",
+                "update `t_cert`.`vehicle` set status = 1",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_cert",
+                "INSERT INTO vehicle_type VALUES (1, 'x')",
+                &[(TYPE_T, S)],
+            ),
+            (
+                "t_cert",
+                "insert ignore into t_cert.vehicle (id) values (3)",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_cert",
+                "REPLACE vehicle SELECT * FROM other",
+                &[(VEHICLE_T, S)],
+            ),
+            (
+                "t_track",
+                "DELETE FROM vehicle_monitor WHERE id > 3",
+                &[(MONITOR_T, S)],
+            ),
+            (
+                "t_cert",
+                "DELETE v FROM vehicle v JOIN vehicle_type t ON t.id = v.vehicle_type_id",
+                &[(VEHICLE_T, S), (TYPE_T, S)],
+            ),
+            (
+                "t_cert",
+                "LOAD DATA INFILE '/tmp/x' INTO TABLE vehicle",
+                &[(VEHICLE_T, S)],
+            ),
+            // Tables only read, and tables the index does not use, do not stop the sync.
+            ("t_cert", "INSERT INTO other SELECT * FROM vehicle", &[]),
+            (
+                "t_cert",
+                "UPDATE other SET a = (SELECT 1 FROM vehicle)",
+                &[],
+            ),
+            (
+                "t_cert",
+                "DELETE FROM other WHERE id IN (SELECT id FROM vehicle)",
+                &[],
+            ),
+            ("t_track", "UPDATE vehicle SET status = 1", &[]),
+        ];
+        for (schema, query, want) in cases {
+            assert_eq!(&effects(schema, query), want, "{query}");
+        }
+    }
 
     fn effects(schema: &str, query: &str) -> Vec<(usize, DdlEffect)> {
         let mut out: Vec<(usize, DdlEffect)> = guard()

@@ -303,3 +303,121 @@ async fn alter_table_mid_stream_yields_ddl_then_rows_with_the_new_columns() -> T
     );
     mysql.drop_databases().await
 }
+
+/// The table-map cache never drops a map a statement still needs: statements whose TABLE_MAP
+/// events name several tables (a trigger that writes two more tables, a multi-table UPDATE),
+/// repeated with fresh table ids (`FLUSH LOCAL TABLES` gives each table a new id, as a server
+/// with thousands of tables does) until the cache has been full several times over.
+#[tokio::test]
+async fn statements_that_write_many_tables_keep_every_map_they_need() -> TestResult {
+    let mut mysql = TestMysql::new().await?;
+    let db = mysql.db("main").to_string();
+    mysql
+        .exec(
+            "CREATE TABLE a (id INT PRIMARY KEY, v INT);
+             CREATE TABLE b (id INT PRIMARY KEY, v INT);
+             CREATE TABLE c (id INT PRIMARY KEY, v INT);
+             CREATE TABLE d (id INT PRIMARY KEY, v INT);
+             INSERT INTO a VALUES (1, 0); INSERT INTO b VALUES (1, 0); INSERT INTO c VALUES (1, 0);
+             INSERT INTO d VALUES (1, 0);
+             CREATE TRIGGER a_writes_b_and_c AFTER UPDATE ON a FOR EACH ROW
+             BEGIN UPDATE b SET v = v + 1; UPDATE c SET v = v + 1; END",
+        )
+        .await?;
+    let start = head(&mut mysql).await?;
+    const ROUNDS: usize = 3000;
+    let mut batch = String::new();
+    for i in 0..ROUNDS {
+        batch.push_str("FLUSH LOCAL TABLES a, b, c, d; ");
+        if i % 2 == 0 {
+            batch.push_str("UPDATE a SET v = v + 1 WHERE id = 1; ");
+        } else {
+            batch.push_str(
+                "UPDATE d JOIN b ON b.id = d.id JOIN c ON c.id = b.id \
+                 SET d.v = d.v + 1, b.v = b.v + 1, c.v = c.v + 1; ",
+            );
+        }
+    }
+    mysql.exec(&batch).await?;
+    let events = read_to_end(&mysql, 20, StartAt::Position(start), &[&db]).await?;
+    let rows = rows_of(&events);
+    // Half the rounds update `a` (its trigger writes `b` and `c`), half `d`, `b` and `c`.
+    for (table, want) in [
+        ("a", ROUNDS / 2),
+        ("b", ROUNDS),
+        ("c", ROUNDS),
+        ("d", ROUNDS / 2),
+    ] {
+        let n: usize = rows
+            .iter()
+            .filter(|r| r.table() == table)
+            .map(|r| r.rows.len())
+            .sum();
+        assert_eq!(n, want, "row changes of `{table}`");
+    }
+    assert_eq!(commits_of(&events).len(), ROUNDS);
+    mysql.drop_databases().await
+}
+
+/// XA transactions: the rows of one come when its `XA COMMIT` comes (after transactions that
+/// committed in between), a rolled-back one yields no rows, and a reader that may hold no rows
+/// at all (`max_held_xa_rows` 0) reads them again from the binlog at the commit.
+#[tokio::test]
+async fn xa_rows_come_at_the_commit_and_never_for_a_rollback() -> TestResult {
+    let mut mysql = TestMysql::new().await?;
+    let db = mysql.db("main").to_string();
+    let prefix = mysql.prefix().to_string();
+    mysql
+        .exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+        .await?;
+    let start = head(&mut mysql).await?;
+    let (x1, x2) = (format!("{prefix}_x1"), format!("{prefix}_x2"));
+    for sql in [
+        format!(
+            "XA START '{x1}'; INSERT INTO t VALUES (1, 'rolled back'); XA END '{x1}'; XA PREPARE '{x1}'"
+        ),
+        format!(
+            "XA START '{x2}'; INSERT INTO t VALUES (2, 'committed'); XA END '{x2}'; XA PREPARE '{x2}'"
+        ),
+        "INSERT INTO t VALUES (3, 'plain')".to_string(),
+        format!("XA ROLLBACK '{x1}'"),
+        format!("XA COMMIT '{x2}'"),
+    ] {
+        // Each on its own connection: a prepared XA transaction outlives its session.
+        let mut conn = mysql.admin_conn().await?;
+        mysql_async::prelude::Queryable::query_drop(&mut conn, format!("USE `{db}`; {sql}"))
+            .await?;
+        conn.disconnect().await?;
+    }
+    for (salt, held) in [(30, 100_000), (31, 0)] {
+        let mut config =
+            ReaderConfig::new(server_id(&mysql, salt), StartAt::Position(start.clone()))
+                .non_blocking()
+                .with_filter(TableFilter::schemas([db.as_str()]));
+        config.max_held_xa_rows = held;
+        let mut reader = BinlogReader::connect(opts(&mysql)?, config)
+            .await
+            .map_err(fail)?;
+        let mut events = Vec::new();
+        while let Some(ev) = reader.next().await.map_err(fail)? {
+            events.push(ev);
+        }
+        reader.close().await.map_err(fail)?;
+        // Only the rows and the commit right after them.
+        let mut kept = Vec::new();
+        for (i, ev) in events.iter().enumerate() {
+            if matches!(ev, BinlogEvent::Rows(_))
+                || (matches!(ev, BinlogEvent::Commit { .. })
+                    && matches!(events.get(i.wrapping_sub(1)), Some(BinlogEvent::Rows(_))))
+            {
+                kept.push(ev.clone());
+            }
+        }
+        assert_eq!(
+            shape(&kept),
+            ["I t [Int(3)]", "C", "I t [Int(2)]", "C"],
+            "held at most {held} rows"
+        );
+    }
+    mysql.drop_databases().await
+}

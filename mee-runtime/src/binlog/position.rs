@@ -23,6 +23,13 @@ pub struct BinlogPosition {
     /// MariaDB GTID list (`domain-server-seq`, one per domain, comma separated), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtid: Option<String>,
+    /// Where a reader resuming at this position must start reading: the start of the oldest XA
+    /// transaction that was prepared before this position and not yet committed or rolled back
+    /// here (its rows are in the binlog before this position, its `XA COMMIT` after it). `None`
+    /// when nothing is pending: the position itself. The reader re-reads from there, keeps the
+    /// prepared transactions' rows, and yields nothing else up to this position again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_from: Option<Box<BinlogPosition>>,
 }
 
 /// Why a position or GTID list did not parse.
@@ -48,7 +55,23 @@ impl BinlogPosition {
             file: file.into(),
             pos,
             gtid: None,
+            resume_from: None,
         }
+    }
+
+    /// Where a reader resuming here starts streaming ([`BinlogPosition::resume_from`], or this
+    /// position).
+    pub fn stream_start(&self) -> BinlogPosition {
+        match &self.resume_from {
+            Some(r) => r.as_ref().clone().without_resume(),
+            None => self.clone(),
+        }
+    }
+
+    /// This position without a resume point of its own.
+    pub fn without_resume(mut self) -> Self {
+        self.resume_from = None;
+        self
     }
 
     pub fn with_gtid(mut self, gtid: impl Into<String>) -> Self {
@@ -145,6 +168,7 @@ impl Ord for BinlogPosition {
             .then(self.pos.cmp(&other.pos))
             .then_with(|| self.file.cmp(&other.file))
             .then_with(|| self.gtid.cmp(&other.gtid))
+            .then_with(|| self.resume_from.cmp(&other.resume_from))
     }
 }
 
