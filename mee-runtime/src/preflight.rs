@@ -165,6 +165,11 @@ fn judge(
              and index `{alias}` was built for NOT NULL: run `mee schema pull {db}` and rebuild \
              mee, or make the column NOT NULL again"
         ),
+        ProblemKind::Charset { charset, reason } => format!(
+            "column `{db}`.`{t}`.`{column}`, which index `{alias}` uses, is in character set \
+             `{charset}` on {server}, which mee cannot decode from the binlog as MySQL does: \
+             {reason}"
+        ),
     })
 }
 
