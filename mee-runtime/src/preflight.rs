@@ -211,8 +211,12 @@ pub fn compatible_type(compiled: &str, live: &str) -> bool {
                 scale: t,
             },
         ) => s == t && q >= p && decimal_mapping(p, s) == decimal_mapping(q, t),
-        (Bit(x), Bit(y)) => y >= x,
-        (ShortText(x), ShortText(y)) => y >= x,
+        // `BIT(64)` is `unsigned_long`, narrower ones `long`.
+        (Bit(x), Bit(y)) => y >= x && (x == 64) == (y == 64),
+        // A `VARCHAR` over 8191 characters is a `keyword` with `ignore_above`.
+        (ShortText(x), ShortText(y)) => {
+            y >= x && (x > KEYWORD_IGNORE_ABOVE) == (y > KEYWORD_IGNORE_ABOVE)
+        }
         (LongText(x), LongText(y)) | (Blob(x), Blob(y)) => y >= x,
         // `BINARY(n)` pads with zero bytes: only a `VARBINARY` keeps its values as they are.
         (Binary(x) | VarBinary(x), VarBinary(y)) => y >= x,
@@ -304,6 +308,10 @@ impl Shape {
         }
     }
 }
+
+/// The compiler's limit for a plain `keyword` `VARCHAR` (`mee_compiler`'s `KEYWORD_IGNORE_ABOVE`:
+/// a longer one could exceed Lucene's 32766-byte term and is mapped with `ignore_above`).
+const KEYWORD_IGNORE_ABOVE: u64 = 32766 / 4;
 
 /// The largest value of a `BLOB` type, in bytes (for `VARBINARY` -> `BLOB`).
 fn blob_bytes(normalized: &str) -> u32 {
@@ -1046,6 +1054,8 @@ mod tests {
         let incompatible = [
             ("INT(11)", "varchar(10)"),
             ("VARCHAR(100)", "varchar(50)"),
+            ("VARCHAR(100)", "varchar(10000)"),
+            ("BIT(8)", "bit(64)"),
             ("INT", "int unsigned"),
             ("INT UNSIGNED", "int"),
             ("BIGINT", "bigint unsigned"),
