@@ -81,7 +81,10 @@ fn expected() -> TestResult<Vec<(String, Json)>> {
     Ok(vec![
         ("1".to_string(), serde_json::from_str(doc3)?),
         (U64_MAX.to_string(), serde_json::from_str(&doc1)?),
-        ("9223372036854775808".to_string(), serde_json::from_str(doc2)?),
+        (
+            "9223372036854775808".to_string(),
+            serde_json::from_str(doc2)?,
+        ),
     ])
 }
 

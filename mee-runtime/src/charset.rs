@@ -44,7 +44,12 @@ pub struct Decoded {
 impl TextCodec {
     /// The codec of a MySQL/MariaDB character set name, or why mee cannot decode it.
     pub fn of_charset(name: &str) -> Result<TextCodec, String> {
-        let table = |encoding, injective| Ok(TextCodec::Table { encoding, injective });
+        let table = |encoding, injective| {
+            Ok(TextCodec::Table {
+                encoding,
+                injective,
+            })
+        };
         use encoding_rs as e;
         match name {
             "binary" => Ok(TextCodec::Binary),
@@ -100,7 +105,7 @@ impl TextCodec {
                 },
             },
             TextCodec::Utf32 => {
-                let mut lossy = bytes.len() % 4 != 0;
+                let mut lossy = !bytes.len().is_multiple_of(4);
                 let text = bytes
                     .chunks(4)
                     .map(|c| {
@@ -507,7 +512,10 @@ mod tests {
     #[test]
     fn undecodable_or_ambiguous_bytes_keep_their_raw_form() {
         assert!(decode("utf8mb4", b"\xff").keep_raw);
-        assert!(decode("gbk", b"\xc4\xe3").keep_raw, "CJK tables are not injective");
+        assert!(
+            decode("gbk", b"\xc4\xe3").keep_raw,
+            "CJK tables are not injective"
+        );
         assert!(!decode("gbk", b"plain").keep_raw);
         assert!(decode("utf32", b"\x00\x11\x00\x00").keep_raw);
         assert_eq!(TextCodec::of_charset("binary"), Ok(TextCodec::Binary));

@@ -69,7 +69,8 @@ impl Date {
         if self.month < 1 || self.month > 12 || self.day < 1 {
             return false;
         }
-        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
+        let leap = self.year.is_multiple_of(4)
+            && (!self.year.is_multiple_of(100) || self.year.is_multiple_of(400));
         let days = match self.month {
             2 if leap => 29,
             2 => 28,
@@ -193,7 +194,13 @@ mod tests {
 
     #[test]
     fn zero_and_invalid_dates_are_not_calendar_dates() {
-        for (y, m, d) in [(0, 0, 0), (2024, 0, 10), (2024, 1, 0), (2023, 2, 29), (2024, 4, 31)] {
+        for (y, m, d) in [
+            (0, 0, 0),
+            (2024, 0, 10),
+            (2024, 1, 0),
+            (2023, 2, 29),
+            (2024, 4, 31),
+        ] {
             assert!(!Date::new(y, m, d).is_valid(), "{y}-{m}-{d}");
         }
         for (y, m, d) in [(2024, 2, 29), (2000, 2, 29), (0, 1, 1), (9999, 12, 31)] {

@@ -554,9 +554,7 @@ impl ColumnType {
                 precision,
                 scale: 0,
             } if *precision <= 18 => EsType::Long,
-            ColumnType::VarChar { length } if *length > KEYWORD_IGNORE_ABOVE => {
-                EsType::LongKeyword
-            }
+            ColumnType::VarChar { length } if *length > KEYWORD_IGNORE_ABOVE => EsType::LongKeyword,
             ColumnType::Decimal { precision, scale } if *precision <= 15 => EsType::ScaledFloat {
                 scaling_factor: 10u64.pow(u32::from(*scale)),
             },

@@ -11,10 +11,14 @@
 //! - `FLOAT` becomes the `f64` of the shortest decimal text that reads back as the same `f32`
 //!   (so `1.2` stays `1.2`, not `1.2000000476837158`), `DOUBLE` is exact;
 //! - `DECIMAL` is its exact text with all scale digits (`"12.50"`, `"-0.01"`);
-//! - `CHAR`/`VARCHAR`/`TEXT`/`ENUM`/`SET`/MariaDB `JSON` are `Text` (ENUM/SET as their labels);
+//! - `CHAR`/`VARCHAR`/`TEXT`/`ENUM`/`SET`/MariaDB `JSON` are `Text` (ENUM/SET as their labels),
+//!   decoded from the column's charset as the server converts it to utf8mb4 ([`crate::charset`]:
+//!   latin1 is cp1252, cp1251, gbk, big5, ...); where the text may hide a difference of the
+//!   stored bytes, [`RowChange::raw`] keeps them for change detection;
 //!   columns with the `binary` charset (63: `BINARY`, `VARBINARY`, `BLOB`) and `GEOMETRY` are
 //!   `Bytes`;
-//! - `DATE`, `DATETIME(n)` and `TIME(n)` map to their `Value` variants; zero dates stay zero;
+//! - `DATE`, `DATETIME(n)` and `TIME(n)` map to their `Value` variants; zero dates stay zero (a
+//!   document writes a zero or invalid date as null, see `Date::is_valid`);
 //! - `TIMESTAMP(n)`: the binlog carries Unix seconds; they become a `DateTime` in UTC, i.e. what
 //!   `SELECT` shows in a `+00:00` session (the zero timestamp stays `0000-00-00 00:00:00`);
 //! - `YEAR` is `Int` (`0` for the zero year), `BIT(n)` is `UInt`.
@@ -1292,6 +1296,65 @@ mod tests {
         for f in [0.1f32, -7.25, 3.402_823_5e38, 1.0e-45, 123_456.79] {
             assert_eq!(float_value(f), Value::from_f32(f), "{f}");
         }
+    }
+
+    /// A one-column table whose column is a VARCHAR decoded with `text`.
+    fn text_plan(text: TextKind) -> TablePlan {
+        TablePlan {
+            table_id: 7,
+            schema: "s".into(),
+            table: "t".into(),
+            columns: vec![ColumnInfo {
+                name: "c".into(),
+                column_type: ColumnType::MYSQL_TYPE_VARCHAR,
+                unsigned: false,
+                nullable: true,
+                charset: None,
+                primary_key: false,
+            }],
+            primary_key: vec![],
+            decoders: vec![Decoder::Str { len_bytes: 1, text }],
+            has_names: true,
+        }
+    }
+
+    /// An UPDATE_ROWS_EVENT_V1 of one VARCHAR column from `before` to `after`.
+    fn update_event(before: &[u8], after: &[u8]) -> Vec<u8> {
+        let mut data = vec![7, 0, 0, 0, 0, 0, 1, 0, 1, 0b1, 0b1];
+        for image in [before, after] {
+            data.push(0);
+            data.push(image.len() as u8);
+            data.extend_from_slice(image);
+        }
+        data
+    }
+
+    #[test]
+    fn text_that_hides_a_byte_change_is_compared_raw() {
+        let utf8 = text_plan(TextCodec::Utf8);
+        let changed = |plan: &TablePlan, before: &[u8], after: &[u8]| {
+            let data = update_event(before, after);
+            let raw = RawRows::parse(24, &data, 6).unwrap();
+            let rows = plan.decode_rows(&raw).unwrap();
+            (rows[0].before == rows[0].after, rows[0].column_changed(0))
+        };
+        // Two invalid UTF-8 bytes decode to the same U+FFFD, yet the stored bytes changed.
+        assert_eq!(changed(&utf8, b"\xff", b"\xfe"), (true, true));
+        assert_eq!(changed(&utf8, b"\xff", b"\xff"), (true, false));
+        assert_eq!(changed(&utf8, b"ok", b"\xff"), (false, true));
+        assert_eq!(changed(&utf8, b"a", b"a"), (true, false));
+        // cp1251 decodes exactly: values tell changes apart, nothing is kept raw.
+        let cp1251 = text_plan(TextCodec::of_charset("cp1251").unwrap());
+        let data = update_event(b"\xcc\xe8\xf0", b"\xc4\xee\xec");
+        let rows = cp1251
+            .decode_rows(&RawRows::parse(24, &data, 6).unwrap())
+            .unwrap();
+        assert_eq!(rows[0].after, Some(vec![Value::Text("Дом".into())]));
+        assert!(rows[0].raw.is_empty() && rows[0].column_changed(0));
+        // gbk's table is not injective: non-ASCII values are compared raw.
+        let gbk = text_plan(TextCodec::of_charset("gbk").unwrap());
+        assert_eq!(changed(&gbk, b"\xc4\xe3", b"\xc4\xe3"), (true, false));
+        assert_eq!(changed(&gbk, b"\xc4\xe3", b"\xd4\xd9"), (false, true));
     }
 
     #[test]

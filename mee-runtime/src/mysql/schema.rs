@@ -80,7 +80,10 @@ pub enum ProblemKind {
     BecameNullable,
     /// A used character column whose charset mee cannot decode from the binlog as MySQL
     /// converts it (see [`crate::charset`]); `reason` says why and what to do.
-    Charset { charset: String, reason: String },
+    Charset {
+        charset: String,
+        reason: String,
+    },
 }
 
 /// One difference between what a pipeline was built for and the live server. Every problem is
