@@ -3,6 +3,7 @@
 
 pub mod bench_support;
 pub mod binlog;
+pub mod charset;
 pub mod doc;
 pub mod es;
 pub mod eval;

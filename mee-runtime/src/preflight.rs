@@ -346,6 +346,11 @@ fn judge(
              and index `{alias}` was built for NOT NULL: run `mee schema pull {db}` and rebuild \
              mee, or make the column NOT NULL again"
         ),
+        ProblemKind::Charset { charset, reason } => format!(
+            "column `{db}`.`{t}`.`{column}`, which index `{alias}` uses, is in character set \
+             `{charset}` on {server}, which mee cannot decode from the binlog as MySQL does: \
+             {reason}"
+        ),
     })
 }
 
@@ -387,8 +392,12 @@ pub fn compatible_type(compiled: &str, live: &str) -> bool {
                 scale: t,
             },
         ) => s == t && q >= p && decimal_mapping(p, s) == decimal_mapping(q, t),
-        (Bit(x), Bit(y)) => y >= x,
-        (ShortText(x), ShortText(y)) => y >= x,
+        // `BIT(64)` is `unsigned_long`, narrower ones `long`.
+        (Bit(x), Bit(y)) => y >= x && (x == 64) == (y == 64),
+        // A `VARCHAR` over 8191 characters is a `keyword` with `ignore_above`.
+        (ShortText(x), ShortText(y)) => {
+            y >= x && (x > KEYWORD_IGNORE_ABOVE) == (y > KEYWORD_IGNORE_ABOVE)
+        }
         (LongText(x), LongText(y)) | (Blob(x), Blob(y)) => y >= x,
         // `BINARY(n)` pads with zero bytes: only a `VARBINARY` keeps its values as they are.
         (Binary(x) | VarBinary(x), VarBinary(y)) => y >= x,
@@ -480,6 +489,10 @@ impl Shape {
         }
     }
 }
+
+/// The compiler's limit for a plain `keyword` `VARCHAR` (`mee_compiler`'s `KEYWORD_IGNORE_ABOVE`:
+/// a longer one could exceed Lucene's 32766-byte term and is mapped with `ignore_above`).
+const KEYWORD_IGNORE_ABOVE: u64 = 32766 / 4;
 
 /// The largest value of a `BLOB` type, in bytes (for `VARBINARY` -> `BLOB`).
 fn blob_bytes(normalized: &str) -> u32 {
@@ -1394,6 +1407,8 @@ mod tests {
         let incompatible = [
             ("INT(11)", "varchar(10)"),
             ("VARCHAR(100)", "varchar(50)"),
+            ("VARCHAR(100)", "varchar(10000)"),
+            ("BIT(8)", "bit(64)"),
             ("INT", "int unsigned"),
             ("INT UNSIGNED", "int"),
             ("BIGINT", "bigint unsigned"),

@@ -241,20 +241,22 @@ fn with_mirrors(mut ops: Vec<BulkOp>, mirrors: &[Arc<str>]) -> Vec<BulkOp> {
     ops
 }
 
-/// Whether an update changed a column the source uses (only those can change documents).
+/// Whether an update changed a column the source uses (only those can change documents). Text
+/// that may hide a difference of the stored bytes (an undecodable or ambiguous charset value) is
+/// compared raw ([`crate::binlog::RowChange::column_changed`]).
 fn used_column_changed(
     source: &SourceTable,
     event: &RowsEvent,
     change: &crate::binlog::RowChange,
 ) -> bool {
-    let (Some(before), Some(after)) = (&change.before, &change.after) else {
+    if change.before.is_none() || change.after.is_none() {
         return true;
-    };
+    }
     source
         .columns
         .iter()
         .any(|c| match event.plan.column_index(c) {
-            Some(i) => before.get(i) != after.get(i),
+            Some(i) => change.column_changed(i),
             // A column the image lacks: the table changed shape; rebuild to be safe.
             None => true,
         })

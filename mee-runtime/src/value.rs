@@ -61,6 +61,25 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// Whether this is a calendar date: MySQL also stores the zero date `0000-00-00` and, without
+    /// `NO_ZERO_IN_DATE` or with `ALLOW_INVALID_DATES`, dates like `2024-00-10` or `2024-02-30`,
+    /// which no Elasticsearch `date` field accepts. Documents carry such a date as null (the
+    /// value itself stays as MySQL has it, so changes and composite ids still see it).
+    pub const fn is_valid(self) -> bool {
+        if self.month < 1 || self.month > 12 || self.day < 1 {
+            return false;
+        }
+        let leap = self.year.is_multiple_of(4)
+            && (!self.year.is_multiple_of(100) || self.year.is_multiple_of(400));
+        let days = match self.month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        self.day <= days
+    }
+
     /// This date at `hour:minute:second`.
     pub const fn at(self, hour: u8, minute: u8, second: u8) -> DateTime {
         DateTime {
@@ -171,6 +190,23 @@ mod tests {
             micros: 0,
         };
         assert_eq!(t.to_string(), "-838:59:59");
+    }
+
+    #[test]
+    fn zero_and_invalid_dates_are_not_calendar_dates() {
+        for (y, m, d) in [
+            (0, 0, 0),
+            (2024, 0, 10),
+            (2024, 1, 0),
+            (2023, 2, 29),
+            (2024, 4, 31),
+        ] {
+            assert!(!Date::new(y, m, d).is_valid(), "{y}-{m}-{d}");
+        }
+        for (y, m, d) in [(2024, 2, 29), (2000, 2, 29), (0, 1, 1), (9999, 12, 31)] {
+            assert!(Date::new(y, m, d).is_valid(), "{y}-{m}-{d}");
+        }
+        assert!(!Date::new(1900, 2, 29).is_valid());
     }
 
     #[test]

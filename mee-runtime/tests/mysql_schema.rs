@@ -201,3 +201,57 @@ async fn pulled_schema_parses_into_the_live_columns_and_the_check_follows_change
     source.disconnect().await.map_err(|e| e.to_string())?;
     mysql.drop_databases().await
 }
+
+/// A used column in a charset mee cannot decode from the binlog as MySQL does is refused at
+/// start-up with the column named; the charsets it decodes (latin1, cp1251, gbk, big5) pass.
+#[tokio::test]
+async fn undecodable_charsets_of_used_columns_are_refused() -> TestResult {
+    let mut mysql = TestMysql::with_databases(&["shop"]).await?;
+    mysql
+        .exec(
+            "CREATE TABLE cs (id INT PRIMARY KEY, l1 VARCHAR(10) CHARACTER SET latin1,
+             w VARCHAR(10) CHARACTER SET cp1251, g VARCHAR(10) CHARACTER SET gbk,
+             b VARCHAR(10) CHARACTER SET big5, s VARCHAR(10) CHARACTER SET swe7,
+             t TEXT CHARACTER SET tis620, unused VARCHAR(10) CHARACTER SET dec8)",
+        )
+        .await?;
+    let config = SourceConfig::new(mysql.mee_url()).with_database("shop", mysql.db("shop"));
+    let source = Source::connect(config).await.map_err(|e| e.to_string())?;
+    static COLUMNS: &[ExpectedColumn] = &[
+        ExpectedColumn::new("id", "INT", false),
+        ExpectedColumn::new("l1", "VARCHAR(10)", true),
+        ExpectedColumn::new("w", "VARCHAR(10)", true),
+        ExpectedColumn::new("g", "VARCHAR(10)", true),
+        ExpectedColumn::new("b", "VARCHAR(10)", true),
+        ExpectedColumn::new("s", "VARCHAR(10)", true),
+        ExpectedColumn::new("t", "TEXT", true),
+    ];
+    static EXPECTED: &[ExpectedTable] = &[ExpectedTable::new("shop", "cs", COLUMNS)];
+    let problems = check_schema(&source, EXPECTED)
+        .await
+        .map_err(|e| e.to_string())?;
+    let found: Vec<(Option<&str>, &ProblemKind)> = problems
+        .iter()
+        .map(|p| (p.column.as_deref(), &p.kind))
+        .collect();
+    assert_eq!(found.len(), 2, "{problems:?}");
+    for (column, charset) in [("s", "swe7"), ("t", "tis620")] {
+        let p = problems
+            .iter()
+            .find(|p| p.column.as_deref() == Some(column))
+            .ok_or_else(|| format!("no problem for `{column}`: {problems:?}"))?;
+        assert!(
+            matches!(&p.kind, ProblemKind::Charset { charset: c, .. } if c == charset),
+            "{p:?}"
+        );
+        assert!(
+            p.message.contains(&format!("column `{column}`"))
+                && p.message.contains(charset)
+                && p.message.contains("utf8mb4"),
+            "{}",
+            p.message
+        );
+    }
+    source.disconnect().await.map_err(|e| e.to_string())?;
+    mysql.drop_databases().await
+}

@@ -162,3 +162,89 @@ async fn select_values_equal_binlog_values_for_every_column_type() -> TestResult
     source.disconnect().await.map_err(|e| e.to_string())?;
     mysql.drop_databases().await
 }
+
+/// Character columns in charsets other than utf8mb4, each with text that uses the charset's own
+/// bytes (latin1's 0x80 is the euro sign: MySQL's latin1 is cp1252).
+const CHARSETS: &str = "CREATE TABLE cs (
+    id INT NOT NULL PRIMARY KEY,
+    l1 VARCHAR(40) CHARACTER SET latin1, w1251 VARCHAR(40) CHARACTER SET cp1251,
+    w1250 VARCHAR(40) CHARACTER SET cp1250, l2 VARCHAR(40) CHARACTER SET latin2,
+    k VARCHAR(40) CHARACTER SET koi8r, g VARCHAR(40) CHARACTER SET gbk,
+    g2 VARCHAR(40) CHARACTER SET gb2312, b5 VARCHAR(40) CHARACTER SET big5,
+    sj VARCHAR(40) CHARACTER SET cp932, ej VARCHAR(40) CHARACTER SET ujis,
+    kr VARCHAR(40) CHARACTER SET euckr, u2 VARCHAR(40) CHARACTER SET ucs2,
+    u16 VARCHAR(40) CHARACTER SET utf16, u16le VARCHAR(40) CHARACTER SET utf16le,
+    u32 VARCHAR(40) CHARACTER SET utf32, gc CHAR(8) CHARACTER SET gbk,
+    lt TEXT CHARACTER SET latin1, gt MEDIUMTEXT CHARACTER SET gbk,
+    le ENUM('café','€uro','plain') CHARACTER SET latin1,
+    ls SET('ä','ö','ü') CHARACTER SET latin1,
+    ge ENUM('你好','再见') CHARACTER SET gbk
+) CHARACTER SET utf8mb4";
+
+#[tokio::test]
+async fn select_values_equal_binlog_values_in_every_charset() -> TestResult {
+    let mut mysql = TestMysql::new().await?;
+    let db = mysql.db("main").to_string();
+    mysql.exec(CHARSETS).await?;
+    let start = head(&mut mysql).await?;
+    let texts = [
+        "€ café ‰ Œ",
+        "Привет, мир",
+        "Zażółć gęślą",
+        "Žluťoučký kůň",
+        "Съешь же ещё",
+        "你好，世界",
+        "中文简体",
+        "中文測試",
+        "こんにちは ｶﾀｶﾅ",
+        "ひらがな漢字",
+        "안녕하세요",
+        "AП€",
+        "Ω😀",
+        "ü😀",
+        "😀𝄞",
+        "汉字",
+        "Ünïcödé € text",
+        "长文本",
+    ];
+    let quoted: Vec<String> = texts.iter().map(|t| format!("'{t}'")).collect();
+    mysql
+        .exec(&format!(
+            "INSERT INTO cs VALUES (1, {}, '€uro', 'ä,ü', '再见'), \
+             (2, {}, 'café', '', '你好')",
+            quoted.join(", "),
+            vec!["NULL"; texts.len()].join(", ")
+        ))
+        .await?;
+
+    let events = read_to_end(&mysql, 8, StartAt::Position(start), &[&db]).await?;
+    let mut decoded = Vec::new();
+    for rows in rows_of(&events) {
+        for change in &rows.rows {
+            decoded.push(change.after.clone().ok_or("insert without after image")?);
+        }
+    }
+    // The binlog's bytes, decoded as the server converts them, are the text as written.
+    let mut expected: Vec<Value> = vec![Value::Int(1)];
+    expected.extend(texts.iter().map(|t| Value::Text((*t).to_string())));
+    expected.extend(["€uro", "ä,ü", "再见"].map(|t| Value::Text(t.to_string())));
+    assert_eq!(decoded.first(), Some(&expected));
+    let mut second = vec![Value::Int(2)];
+    second.extend(std::iter::repeat_n(Value::Null, texts.len()));
+    second.extend(["café", "", "你好"].map(|t| Value::Text(t.to_string())));
+    assert_eq!(decoded.get(1), Some(&second));
+
+    // And a SELECT gives the same values.
+    static CS: Sql = Sql::new("SELECT * FROM ", "main", ".`cs` ORDER BY `id`");
+    let config = SourceConfig::new(mysql.mee_url()).with_database("main", &db);
+    let source = Source::connect(config).await.map_err(|e| e.to_string())?;
+    let mut session = source.session().await.map_err(|e| e.to_string())?;
+    let rows = session
+        .fetch(source.statement(&CS).text(), &[])
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(rows, vec![expected, second]);
+    drop(session);
+    source.disconnect().await.map_err(|e| e.to_string())?;
+    mysql.drop_databases().await
+}

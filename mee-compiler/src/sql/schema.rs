@@ -370,10 +370,17 @@ pub const ES_DATE_FORMAT: &str =
 pub const ES_DATE_FORMAT_FRACTION: &str = "strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS\
     ||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis";
 
+/// The most characters a `keyword` value may have and still be indexed: Lucene refuses a term
+/// over 32766 bytes (and with it the whole document), and a character takes at most 4 bytes in
+/// UTF-8. A `VARCHAR(n)` with `n` above it is mapped with `ignore_above` at this length.
+pub const KEYWORD_IGNORE_ABOVE: u32 = 32766 / 4;
+
 /// The Elasticsearch field type mee proposes for a column when it writes the index mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EsType {
     Long,
+    /// `BIGINT UNSIGNED` and `BIT(64)`: up to 2^64-1, which `long` rejects.
+    UnsignedLong,
     Float,
     Double,
     /// A decimal stored as a long of `value * scaling_factor`.
@@ -381,6 +388,10 @@ pub enum EsType {
         scaling_factor: u64,
     },
     Keyword,
+    /// A `keyword` whose values may be longer than Lucene's limit for one term (32766 bytes):
+    /// values over [`KEYWORD_IGNORE_ABOVE`] characters are kept in `_source` but not indexed,
+    /// instead of getting the whole document rejected.
+    LongKeyword,
     /// Analysed text with a `keyword` sub-field for exact matches and sorting.
     Text,
     Date {
@@ -394,12 +405,16 @@ impl EsType {
     pub fn mapping(&self) -> Json {
         match self {
             EsType::Long => json!({ "type": "long" }),
+            EsType::UnsignedLong => json!({ "type": "unsigned_long" }),
             EsType::Float => json!({ "type": "float" }),
             EsType::Double => json!({ "type": "double" }),
             EsType::ScaledFloat { scaling_factor } => {
                 json!({ "type": "scaled_float", "scaling_factor": scaling_factor })
             }
             EsType::Keyword => json!({ "type": "keyword" }),
+            EsType::LongKeyword => {
+                json!({ "type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE })
+            }
             EsType::Text => json!({
                 "type": "text",
                 "fields": { "keyword": { "type": "keyword", "ignore_above": 256 } }
@@ -506,17 +521,20 @@ impl ColumnType {
     /// The Elasticsearch type mee maps this column to; `None` for unsupported types.
     ///
     /// Decisions, each with its reason:
-    /// - Every integer is `long`, including `BIGINT UNSIGNED` and `TINYINT(1)`. Mee documents
-    ///   carry these as JSON numbers (a boolean field would reject `0`/`1`), `unsigned_long` is
-    ///   missing from older Elasticsearch and from the test server, and ids above 2^63 do not
-    ///   occur in practice; such a value is rejected by Elasticsearch and lands in the retry
-    ///   table rather than being stored wrong.
+    /// - Every integer is `long`, including `TINYINT(1)` (Mee documents carry these as JSON
+    ///   numbers; a boolean field would reject `0`/`1`), except `BIGINT UNSIGNED` and `BIT(64)`,
+    ///   which are `unsigned_long` (Elasticsearch 7.10+, OpenSearch 2.8+): their values go up to
+    ///   2^64-1, which `long` rejects, and ids above 2^63 are common (hashed and snowflake ids).
+    ///   The document carries the exact integer; nothing passes through a float.
     /// - `DECIMAL(p,s)` is `scaled_float` with factor `10^s` when `p <= 15`: the value is
     ///   parsed as a double and every 15-digit decimal survives that exactly, so range queries
     ///   and aggregations see the exact value. `DECIMAL(p,0)` with `p <= 18` fits a `long`.
-    ///   Wider decimals fall back to `double` (the `_source` keeps the exact text).
+    ///   Wider decimals fall back to `double` (the `_source` keeps the exact text: documents
+    ///   write the column's digits as they are, never through a float).
     /// - `CHAR`/`VARCHAR`/`ENUM`/`SET` are `keyword`: Mee's `query` turns into `term` filters,
-    ///   which need exact, unanalysed values. `TEXT` types are `text` with a `keyword`
+    ///   which need exact, unanalysed values. A `VARCHAR` longer than [`KEYWORD_IGNORE_ABOVE`]
+    ///   characters could exceed Lucene's term limit, so it gets `ignore_above` (a longer value
+    ///   stays in `_source`, unindexed, and the document is accepted). `TEXT` types are `text` with a `keyword`
     ///   sub-field (`ignore_above: 256`), the same shape Elasticsearch's dynamic mapping gives
     ///   strings, so full-text search works and short values still match exactly.
     /// - `JSON` is `text`: MariaDB stores JSON as text and Mee writes it as a string.
@@ -525,11 +543,18 @@ impl ColumnType {
     /// - `YEAR` and `BIT` are integers to MySQL, so `long`.
     pub fn es_type(&self) -> Option<EsType> {
         Some(match self {
+            ColumnType::Integer {
+                width: IntWidth::Big,
+                unsigned: true,
+                ..
+            }
+            | ColumnType::Bit { width: 64 } => EsType::UnsignedLong,
             ColumnType::Integer { .. } | ColumnType::Bit { .. } | ColumnType::Year => EsType::Long,
             ColumnType::Decimal {
                 precision,
                 scale: 0,
             } if *precision <= 18 => EsType::Long,
+            ColumnType::VarChar { length } if *length > KEYWORD_IGNORE_ABOVE => EsType::LongKeyword,
             ColumnType::Decimal { precision, scale } if *precision <= 15 => EsType::ScaledFloat {
                 scaling_factor: 10u64.pow(u32::from(*scale)),
             },
@@ -699,7 +724,7 @@ mod tests {
             display_width: Some(20),
         };
         assert_eq!(big_u.rust_type(), Some(RustType::U64));
-        assert_eq!(big_u.es_type(), Some(EsType::Long));
+        assert_eq!(big_u.es_type(), Some(EsType::UnsignedLong));
         assert_eq!(big_u.to_string(), "BIGINT(20) UNSIGNED");
         let int_u = ColumnType::Integer {
             width: IntWidth::Int,
@@ -751,6 +776,22 @@ mod tests {
             ColumnType::VarChar { length: 64 }.es_type(),
             Some(EsType::Keyword)
         );
+        // Up to 8191 characters of at most 4 bytes stay under Lucene's 32766-byte term limit.
+        assert_eq!(
+            ColumnType::VarChar { length: 8191 }.es_type(),
+            Some(EsType::Keyword)
+        );
+        assert_eq!(
+            ColumnType::VarChar { length: 8192 }
+                .es_type()
+                .map(|t| t.mapping()),
+            Some(json!({"type": "keyword", "ignore_above": 8191}))
+        );
+        assert_eq!(
+            ColumnType::Bit { width: 64 }.es_type().map(|t| t.mapping()),
+            Some(json!({"type": "unsigned_long"}))
+        );
+        assert_eq!(ColumnType::Bit { width: 63 }.es_type(), Some(EsType::Long));
         assert_eq!(
             ColumnType::Text(LobSize::Long).es_type(),
             Some(EsType::Text)

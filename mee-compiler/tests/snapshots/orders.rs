@@ -453,7 +453,7 @@ pub mod orders {
                 .in_file("pipelines/schema/shop.sql"),
         ];
         /// The body of the create-index request: settings and the compiled mapping.
-        pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"orders\",\"alias\":\"orders\",\"type\":\"order\"},\"properties\":{\"order_id\":{\"type\":\"long\"},\"order_no\":{\"type\":\"keyword\"},\"status\":{\"type\":\"long\"},\"amount\":{\"type\":\"scaled_float\",\"scaling_factor\":100},\"currency\":{\"type\":\"keyword\"},\"note\":{\"type\":\"keyword\"},\"customer_id\":{\"type\":\"long\"},\"create_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"modify_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"items\":{\"type\":\"nested\",\"properties\":{\"item_id\":{\"type\":\"long\"},\"sku\":{\"type\":\"keyword\"},\"title\":{\"type\":\"keyword\"},\"quantity\":{\"type\":\"long\"},\"unit_price\":{\"type\":\"scaled_float\",\"scaling_factor\":100}}},\"customer_name\":{\"type\":\"keyword\"},\"customer_email\":{\"type\":\"keyword\"},\"customer_tier\":{\"type\":\"keyword\"},\"customer_country\":{\"type\":\"keyword\"}}}}";
+        pub const INDEX_BODY: &str = "{\"settings\":{},\"mappings\":{\"dynamic\":false,\"_meta\":{\"generated_by\":\"mee\",\"pipeline\":\"orders\",\"alias\":\"orders\",\"type\":\"order\"},\"properties\":{\"order_id\":{\"type\":\"unsigned_long\"},\"order_no\":{\"type\":\"keyword\"},\"status\":{\"type\":\"long\"},\"amount\":{\"type\":\"scaled_float\",\"scaling_factor\":100},\"currency\":{\"type\":\"keyword\"},\"note\":{\"type\":\"keyword\"},\"customer_id\":{\"type\":\"unsigned_long\"},\"create_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"modify_time\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||yyyy-MM-dd HH:mm:ss.SSSSSS||yyyy-MM-dd HH:mm:ss||yyyy-MM-dd||epoch_millis\"},\"items\":{\"type\":\"nested\",\"properties\":{\"item_id\":{\"type\":\"unsigned_long\"},\"sku\":{\"type\":\"keyword\"},\"title\":{\"type\":\"keyword\"},\"quantity\":{\"type\":\"long\"},\"unit_price\":{\"type\":\"scaled_float\",\"scaling_factor\":100}}},\"customer_name\":{\"type\":\"keyword\"},\"customer_email\":{\"type\":\"keyword\"},\"customer_tier\":{\"type\":\"keyword\"},\"customer_country\":{\"type\":\"keyword\"}}}}";
         /// The statements of this index, in the order `read_page`/`read_keys` take them resolved.
         pub static STATEMENTS: &[&rt::Sql] = &[
             &SQL_MASTER_FIRST,
@@ -476,7 +476,7 @@ pub mod orders {
                 INDEX_BODY
             }
             fn fingerprint(&self) -> &'static str {
-                "8b20f8bee678a1a6"
+                "4620bb3f96597fe0"
             }
             fn sources(&self) -> &'static [rt::SourceTable] {
                 SOURCES

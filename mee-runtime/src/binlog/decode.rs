@@ -11,14 +11,19 @@
 //! - `FLOAT` becomes the `f64` of the shortest decimal text that reads back as the same `f32`
 //!   (so `1.2` stays `1.2`, not `1.2000000476837158`), `DOUBLE` is exact;
 //! - `DECIMAL` is its exact text with all scale digits (`"12.50"`, `"-0.01"`);
-//! - `CHAR`/`VARCHAR`/`TEXT`/`ENUM`/`SET`/MariaDB `JSON` are `Text` (ENUM/SET as their labels);
+//! - `CHAR`/`VARCHAR`/`TEXT`/`ENUM`/`SET`/MariaDB `JSON` are `Text` (ENUM/SET as their labels),
+//!   decoded from the column's charset as the server converts it to utf8mb4 ([`crate::charset`]:
+//!   latin1 is cp1252, cp1251, gbk, big5, ...); where the text may hide a difference of the
+//!   stored bytes, [`RowChange::raw`] keeps them for change detection;
 //!   columns with the `binary` charset (63: `BINARY`, `VARBINARY`, `BLOB`) and `GEOMETRY` are
 //!   `Bytes`;
-//! - `DATE`, `DATETIME(n)` and `TIME(n)` map to their `Value` variants; zero dates stay zero;
+//! - `DATE`, `DATETIME(n)` and `TIME(n)` map to their `Value` variants; zero dates stay zero (a
+//!   document writes a zero or invalid date as null, see `Date::is_valid`);
 //! - `TIMESTAMP(n)`: the binlog carries Unix seconds; they become a `DateTime` in UTC, i.e. what
 //!   `SELECT` shows in a `+00:00` session (the zero timestamp stays `0000-00-00 00:00:00`);
 //! - `YEAR` is `Int` (`0` for the zero year), `BIT(n)` is `UInt`.
 
+use crate::charset::TextCodec;
 use crate::value::{Date, DateTime, Time, Value};
 use mysql_common::binlog::events::{OptionalMetaExtractor, OptionalMetadataField, TableMapEvent};
 use mysql_common::constants::ColumnType;
@@ -72,6 +77,46 @@ impl RowKind {
 pub struct RowChange {
     pub before: Option<Vec<Value>>,
     pub after: Option<Vec<Value>>,
+    /// The raw bytes of the character columns whose decoded text may not tell two raw values
+    /// apart (see [`crate::charset::Decoded::keep_raw`]); empty for almost every row.
+    pub raw: Vec<RawText>,
+}
+
+/// The raw bytes of one character column of a [`RowChange`], per image; `None` for an image
+/// without the column or whose text decoded exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawText {
+    pub column: usize,
+    pub before: Option<Vec<u8>>,
+    pub after: Option<Vec<u8>>,
+}
+
+impl RowChange {
+    /// An insert or delete image, or an update's two, with nothing kept raw.
+    pub fn new(before: Option<Vec<Value>>, after: Option<Vec<Value>>) -> RowChange {
+        RowChange {
+            before,
+            after,
+            raw: Vec::new(),
+        }
+    }
+
+    /// Whether column `i` differs between the before and after images, comparing raw bytes
+    /// where the decoded text may hide a difference (MySQL compares what is stored, and a
+    /// change the text cannot show may still change which rows a link matches).
+    pub fn column_changed(&self, i: usize) -> bool {
+        if let Some(r) = self.raw.iter().find(|r| r.column == i) {
+            return match (&r.before, &r.after) {
+                (Some(b), Some(a)) => b != a,
+                // Only one side needed its raw form: the bytes cannot be equal.
+                _ => true,
+            };
+        }
+        match (&self.before, &self.after) {
+            (Some(b), Some(a)) => b.get(i) != a.get(i),
+            _ => true,
+        }
+    }
 }
 
 /// What the table map says about one column.
@@ -88,37 +133,27 @@ pub struct ColumnInfo {
     pub primary_key: bool,
 }
 
-/// How string bytes become a `Value`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TextKind {
-    /// The `binary` charset: keep the bytes.
-    Binary,
-    /// UTF-8 family (and anything not known to be single-byte): decode as UTF-8.
-    Utf8,
-    /// latin1: every byte is one character.
-    Latin1,
+/// How string bytes become a `Value`: the column's charset (see [`crate::charset`]).
+type TextKind = TextCodec;
+
+/// The codec of a table map's collation id: `binary` keeps bytes, a charset mee knows is decoded
+/// as the server converts it; an unknown id (which start-up refuses for used columns) reads as
+/// UTF-8, its undecodable values kept raw for comparison.
+fn text_kind(charset: Option<u16>) -> TextKind {
+    charset
+        .and_then(TextCodec::of_collation)
+        .unwrap_or(TextCodec::Utf8)
 }
 
-impl TextKind {
-    fn of(charset: Option<u16>) -> TextKind {
-        match charset {
-            Some(63) => TextKind::Binary,
-            // latin1 collations: swedish_ci, german1_ci, danish_ci, german2_ci, bin, general_ci,
-            // general_cs, spanish_ci.
-            Some(5 | 8 | 15 | 31 | 47 | 48 | 49 | 94) => TextKind::Latin1,
-            _ => TextKind::Utf8,
-        }
-    }
-
-    #[inline]
-    fn value(self, bytes: &[u8]) -> Value {
-        match self {
-            TextKind::Binary => Value::Bytes(bytes.to_vec()),
-            TextKind::Utf8 => match std::str::from_utf8(bytes) {
-                Ok(s) => Value::Text(s.to_owned()),
-                Err(_) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
-            },
-            TextKind::Latin1 => Value::Text(bytes.iter().map(|&b| char::from(b)).collect()),
+/// The value of a character column's bytes; `raw` is set when the text alone may not tell two
+/// raw values apart.
+#[inline]
+fn text_value(text: TextKind, bytes: &[u8], raw: &mut bool) -> Value {
+    match text.decode(bytes) {
+        None => Value::Bytes(bytes.to_vec()),
+        Some(d) => {
+            *raw = d.keep_raw;
+            Value::Text(d.text)
         }
     }
 }
@@ -220,8 +255,9 @@ impl TablePlan {
         // names and the primary key; ENUM and SET labels are read from the raw fields.
         let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta())
             .map_err(|e| DecodeError::new(ctx(&format!("bad optional metadata: {e}"))))?;
-        let mut enum_labels: Vec<Vec<String>> = Vec::new();
-        let mut set_labels: Vec<Vec<String>> = Vec::new();
+        // Labels are bytes in the column's charset, decoded below once the charset is known.
+        let mut enum_labels: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut set_labels: Vec<Vec<Vec<u8>>> = Vec::new();
         for field in tme.iter_optional_meta() {
             match field {
                 Ok(OptionalMetadataField::EnumStrValue(values)) => {
@@ -229,7 +265,7 @@ impl TablePlan {
                         let v =
                             v.map_err(|e| DecodeError::new(ctx(&format!("bad ENUM labels: {e}"))))?;
                         enum_labels
-                            .push(v.values().iter().map(|l| l.value().into_owned()).collect());
+                            .push(v.values().iter().map(|l| l.value_raw().to_vec()).collect());
                     }
                 }
                 Ok(OptionalMetadataField::SetStrValue(values)) => {
@@ -237,7 +273,7 @@ impl TablePlan {
                         let v =
                             v.map_err(|e| DecodeError::new(ctx(&format!("bad SET labels: {e}"))))?;
                         set_labels
-                            .push(v.values().iter().map(|l| l.value().into_owned()).collect());
+                            .push(v.values().iter().map(|l| l.value_raw().to_vec()).collect());
                     }
                 }
                 Ok(_) => {}
@@ -297,7 +333,17 @@ impl TablePlan {
                     set_labels.get(set_idx - 1).cloned()
                 }
                 _ => None,
-            };
+            }
+            .map(|labels| {
+                let codec = text_kind(charset);
+                labels
+                    .iter()
+                    .map(|l| match codec.decode(l) {
+                        Some(d) => d.text,
+                        None => String::from_utf8_lossy(l).into_owned(),
+                    })
+                    .collect::<Vec<String>>()
+            });
             let type_code = tme
                 .get_raw_column_type(i)
                 .map(|t| t.map_or(0, |t| t as u8))
@@ -390,19 +436,25 @@ impl TablePlan {
         let mut out = Vec::new();
         while !cur.at_end() {
             let start = cur.pos;
+            let mut raw_before = Vec::new();
+            let mut raw_after = Vec::new();
             let before = match rows.before_columns {
-                Some(_) => Some(self.decode_image(&mut cur)?),
+                Some(_) => Some(self.decode_image(&mut cur, &mut raw_before)?),
                 None => None,
             };
             let after = match rows.after_columns {
-                Some(_) => Some(self.decode_image(&mut cur)?),
+                Some(_) => Some(self.decode_image(&mut cur, &mut raw_after)?),
                 None => None,
             };
             if out.is_empty() {
                 let per_row = (cur.pos - start).max(1);
                 out.reserve(rows.rows.len() / per_row);
             }
-            out.push(RowChange { before, after });
+            out.push(RowChange {
+                before,
+                after,
+                raw: pair_raw(raw_before, raw_after),
+            });
         }
         Ok(out)
     }
@@ -412,7 +464,13 @@ impl TablePlan {
     }
 
     /// Decodes one full row image: the null bitmap, then every non-null value.
-    fn decode_image(&self, cur: &mut Cursor<'_>) -> Result<Vec<Value>, DecodeError> {
+    /// The bytes of every character column whose text may hide a raw difference are added to
+    /// `raw`.
+    fn decode_image(
+        &self,
+        cur: &mut Cursor<'_>,
+        raw: &mut Vec<(usize, Vec<u8>)>,
+    ) -> Result<Vec<Value>, DecodeError> {
         let n = self.decoders.len();
         let nulls = cur.take(n.div_ceil(8)).map_err(|e| self.err(e))?;
         let mut row = Vec::with_capacity(n);
@@ -421,8 +479,15 @@ impl TablePlan {
                 row.push(Value::Null);
                 continue;
             }
-            match decode_value(decoder, cur) {
-                Ok(v) => row.push(v),
+            let start = cur.pos;
+            let mut keep_raw = false;
+            match decode_value(decoder, cur, &mut keep_raw) {
+                Ok(v) => {
+                    if keep_raw {
+                        raw.push((i, cur.buf[start..cur.pos].to_vec()));
+                    }
+                    row.push(v)
+                }
                 Err(e) => {
                     return Err(self.err(format!("column `{}`: {e}", self.columns[i].name)));
                 }
@@ -430,6 +495,32 @@ impl TablePlan {
         }
         Ok(row)
     }
+}
+
+/// The raw columns of a before and an after image, paired by column.
+fn pair_raw(before: Vec<(usize, Vec<u8>)>, after: Vec<(usize, Vec<u8>)>) -> Vec<RawText> {
+    if before.is_empty() && after.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<RawText> = before
+        .into_iter()
+        .map(|(column, b)| RawText {
+            column,
+            before: Some(b),
+            after: None,
+        })
+        .collect();
+    for (column, a) in after {
+        match out.iter_mut().find(|r| r.column == column) {
+            Some(r) => r.after = Some(a),
+            None => out.push(RawText {
+                column,
+                before: None,
+                after: Some(a),
+            }),
+        }
+    }
+    out
 }
 
 fn all_set(bitmap: &[u8], n: usize) -> bool {
@@ -447,7 +538,7 @@ fn decoder_for(
     use ColumnType::*;
     let m0 = meta.first().copied().unwrap_or(0);
     let m1 = meta.get(1).copied().unwrap_or(0);
-    let text = TextKind::of(charset);
+    let text = text_kind(charset);
     match t {
         MYSQL_TYPE_TINY => Decoder::Int { width: 1, unsigned },
         MYSQL_TYPE_SHORT => Decoder::Int { width: 2, unsigned },
@@ -476,7 +567,7 @@ fn decoder_for(
                 usize::from(m1)
             };
             let len_bytes = if max < 256 { 1 } else { 2 };
-            if text == TextKind::Binary {
+            if text == TextCodec::Binary {
                 Decoder::FixedBinary {
                     len_bytes,
                     width: max as u16,
@@ -501,7 +592,7 @@ fn decoder_for(
         }
         MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => Decoder::Blob {
             len_bytes: m0,
-            text: TextKind::Binary,
+            text: TextCodec::Binary,
         },
         MYSQL_TYPE_YEAR => Decoder::Year,
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Decoder::Date,
@@ -625,7 +716,7 @@ impl fmt::Write for SliceWriter<'_> {
 }
 
 #[inline]
-fn decode_value(decoder: &Decoder, cur: &mut Cursor<'_>) -> Result<Value, String> {
+fn decode_value(decoder: &Decoder, cur: &mut Cursor<'_>, raw: &mut bool) -> Result<Value, String> {
     Ok(match decoder {
         Decoder::Int { width, unsigned } => {
             let w = usize::from(*width);
@@ -647,7 +738,7 @@ fn decode_value(decoder: &Decoder, cur: &mut Cursor<'_>) -> Result<Value, String
         )?),
         Decoder::Str { len_bytes, text } => {
             let len = cur.le_uint(usize::from(*len_bytes))? as usize;
-            text.value(cur.take(len)?)
+            text_value(*text, cur.take(len)?, raw)
         }
         Decoder::FixedBinary { len_bytes, width } => {
             let len = cur.le_uint(usize::from(*len_bytes))? as usize;
@@ -662,7 +753,7 @@ fn decode_value(decoder: &Decoder, cur: &mut Cursor<'_>) -> Result<Value, String
                 return Err(format!("unexpected BLOB length size {len_bytes}"));
             }
             let len = cur.le_uint(usize::from(*len_bytes))? as usize;
-            text.value(cur.take(len)?)
+            text_value(*text, cur.take(len)?, raw)
         }
         Decoder::Enum { width, labels } => {
             if !(1..=2).contains(width) {
@@ -1207,6 +1298,65 @@ mod tests {
         }
     }
 
+    /// A one-column table whose column is a VARCHAR decoded with `text`.
+    fn text_plan(text: TextKind) -> TablePlan {
+        TablePlan {
+            table_id: 7,
+            schema: "s".into(),
+            table: "t".into(),
+            columns: vec![ColumnInfo {
+                name: "c".into(),
+                column_type: ColumnType::MYSQL_TYPE_VARCHAR,
+                unsigned: false,
+                nullable: true,
+                charset: None,
+                primary_key: false,
+            }],
+            primary_key: vec![],
+            decoders: vec![Decoder::Str { len_bytes: 1, text }],
+            has_names: true,
+        }
+    }
+
+    /// An UPDATE_ROWS_EVENT_V1 of one VARCHAR column from `before` to `after`.
+    fn update_event(before: &[u8], after: &[u8]) -> Vec<u8> {
+        let mut data = vec![7, 0, 0, 0, 0, 0, 1, 0, 1, 0b1, 0b1];
+        for image in [before, after] {
+            data.push(0);
+            data.push(image.len() as u8);
+            data.extend_from_slice(image);
+        }
+        data
+    }
+
+    #[test]
+    fn text_that_hides_a_byte_change_is_compared_raw() {
+        let utf8 = text_plan(TextCodec::Utf8);
+        let changed = |plan: &TablePlan, before: &[u8], after: &[u8]| {
+            let data = update_event(before, after);
+            let raw = RawRows::parse(24, &data, 6).unwrap();
+            let rows = plan.decode_rows(&raw).unwrap();
+            (rows[0].before == rows[0].after, rows[0].column_changed(0))
+        };
+        // Two invalid UTF-8 bytes decode to the same U+FFFD, yet the stored bytes changed.
+        assert_eq!(changed(&utf8, b"\xff", b"\xfe"), (true, true));
+        assert_eq!(changed(&utf8, b"\xff", b"\xff"), (true, false));
+        assert_eq!(changed(&utf8, b"ok", b"\xff"), (false, true));
+        assert_eq!(changed(&utf8, b"a", b"a"), (true, false));
+        // cp1251 decodes exactly: values tell changes apart, nothing is kept raw.
+        let cp1251 = text_plan(TextCodec::of_charset("cp1251").unwrap());
+        let data = update_event(b"\xcc\xe8\xf0", b"\xc4\xee\xec");
+        let rows = cp1251
+            .decode_rows(&RawRows::parse(24, &data, 6).unwrap())
+            .unwrap();
+        assert_eq!(rows[0].after, Some(vec![Value::Text("Дом".into())]));
+        assert!(rows[0].raw.is_empty() && rows[0].column_changed(0));
+        // gbk's table is not injective: non-ASCII values are compared raw.
+        let gbk = text_plan(TextCodec::of_charset("gbk").unwrap());
+        assert_eq!(changed(&gbk, b"\xc4\xe3", b"\xc4\xe3"), (true, false));
+        assert_eq!(changed(&gbk, b"\xc4\xe3", b"\xd4\xd9"), (false, true));
+    }
+
     #[test]
     fn rows_header_and_truncated_rows_are_errors_not_panics() {
         // A WRITE_ROWS_EVENT_V1 header: table id 7, flags 1, 2 columns, bitmap 0b11, then one row
@@ -1231,7 +1381,7 @@ mod tests {
                 },
                 Decoder::Str {
                     len_bytes: 1,
-                    text: TextKind::Utf8,
+                    text: TextCodec::Utf8,
                 },
             ],
             has_names: false,

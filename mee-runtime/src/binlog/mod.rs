@@ -12,7 +12,7 @@ pub mod position;
 pub mod settings;
 pub mod stream;
 
-pub use decode::{ColumnInfo, DecodeError, RawRows, RowChange, RowKind, TablePlan};
+pub use decode::{ColumnInfo, DecodeError, RawRows, RawText, RowChange, RowKind, TablePlan};
 pub use position::{BinlogPosition, Gtid, PositionParseError, parse_gtid_list};
 pub use settings::{ServerSettings, check_server, read_head, read_server_settings};
 pub use stream::{BinlogEvent, BinlogReader, ReaderConfig, RowsEvent, StartAt, TableFilter};

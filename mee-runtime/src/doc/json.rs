@@ -215,7 +215,13 @@ fn push_date(o: &mut Vec<u8>, d: &Date) {
 }
 
 impl ToJson for Date {
+    /// `"YYYY-MM-DD"`; a zero or invalid date (`0000-00-00`, `2024-00-10`) is `null`, the one
+    /// value of a `date` field that stands for it (Elasticsearch rejects the whole document
+    /// otherwise).
     fn write_json(&self, w: &mut JsonWriter<'_>) {
+        if !self.is_valid() {
+            return w.scalar(|o| o.extend_from_slice(b"null"));
+        }
         w.scalar(|o| {
             o.push(b'"');
             push_date(o, self);
@@ -225,8 +231,12 @@ impl ToJson for Date {
 }
 
 impl ToJson for DateTime {
-    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`, which the index maps as `date` (as `Display` writes it).
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`, which the index maps as `date` (as `Display` writes it);
+    /// `null` when the date part is zero or invalid, like [`Date`]'s.
     fn write_json(&self, w: &mut JsonWriter<'_>) {
+        if !self.date.is_valid() {
+            return w.scalar(|o| o.extend_from_slice(b"null"));
+        }
         w.scalar(|o| {
             o.push(b'"');
             push_date(o, &self.date);
@@ -373,6 +383,25 @@ mod tests {
             "\"2018-01-02T03:04:05\""
         );
         assert_eq!(json(|w| f64::NAN.write_json(w)), "null");
+    }
+
+    #[test]
+    fn zero_and_invalid_dates_are_written_as_null() {
+        let zero = Date::new(0, 0, 0);
+        assert_eq!(json(|w| zero.write_json(w)), "null");
+        assert_eq!(json(|w| zero.at(0, 0, 0).write_json(w)), "null");
+        assert_eq!(json(|w| Date::new(2024, 0, 10).write_json(w)), "null");
+        assert_eq!(
+            json(|w| Value::DateTime(Date::new(2024, 2, 30).at(1, 2, 3)).write_json(w)),
+            "null"
+        );
+        let text = json(|w| {
+            w.begin_object();
+            w.field("d", &Some(zero));
+            w.field("n", &1i64);
+            w.end_object();
+        });
+        assert_eq!(text, r#"{"d":null,"n":1}"#);
     }
 
     #[test]

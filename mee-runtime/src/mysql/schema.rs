@@ -9,6 +9,7 @@
 use super::MysqlError;
 use super::read::{Session, Source};
 use super::sql::{push_in_list, quote_ident};
+use crate::charset::{TextCodec, charset_of_collation};
 use crate::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -77,6 +78,12 @@ pub enum ProblemKind {
     },
     /// A `NOT NULL` column the pipeline relies on now allows `NULL`.
     BecameNullable,
+    /// A used character column whose charset mee cannot decode from the binlog as MySQL
+    /// converts it (see [`crate::charset`]); `reason` says why and what to do.
+    Charset {
+        charset: String,
+        reason: String,
+    },
 }
 
 /// One difference between what a pipeline was built for and the live server. Every problem is
@@ -113,8 +120,10 @@ pub async fn check_schema(
         .map(|t| source.physical(t.database))
         .collect();
     let mut sql = String::from(
-        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ",
+        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, \
+         c.CHARACTER_SET_NAME, co.ID \
+         FROM information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co \
+         ON co.COLLATION_NAME = c.COLLATION_NAME WHERE c.TABLE_SCHEMA IN ",
     );
     push_in_list(&mut sql, physical.len(), 1);
     let params: Vec<Value> = physical
@@ -126,17 +135,62 @@ pub async fn check_schema(
     session
         .for_each(&sql, &params, |row| {
             let text = |i: usize| row.get(i).and_then(Value::as_str).unwrap_or("").to_string();
-            live.entry((text(0), text(1)))
-                .or_default()
-                .insert(text(2), (text(3), text(4).eq_ignore_ascii_case("YES")));
+            let charset = row.get(5).and_then(Value::as_str).map(|name| LiveCharset {
+                name: name.to_string(),
+                collation_id: row.get(6).and_then(Value::as_i64),
+            });
+            live.entry((text(0), text(1))).or_default().insert(
+                text(2),
+                LiveColumn {
+                    column_type: text(3),
+                    nullable: text(4).eq_ignore_ascii_case("YES"),
+                    charset,
+                },
+            );
             Ok::<(), MysqlError>(())
         })
         .await?;
     Ok(compare(source, expected, &live))
 }
 
-/// The live columns: (schema, table) -> column -> (`COLUMN_TYPE`, nullable).
-type LiveColumns = BTreeMap<(String, String), BTreeMap<String, (String, bool)>>;
+/// The live columns: (schema, table) -> column -> what the server says of it.
+type LiveColumns = BTreeMap<(String, String), BTreeMap<String, LiveColumn>>;
+
+struct LiveColumn {
+    column_type: String,
+    nullable: bool,
+    /// Character columns only.
+    charset: Option<LiveCharset>,
+}
+
+struct LiveCharset {
+    name: String,
+    collation_id: Option<i64>,
+}
+
+/// Why the binlog's bytes of a column in `charset` cannot be decoded as MySQL converts them:
+/// a charset without a faithful table, or a collation id the decoder does not know (it names
+/// the charset of each column in the table map).
+fn charset_problem(charset: &LiveCharset) -> Option<String> {
+    if let Err(reason) = TextCodec::of_charset(&charset.name) {
+        return Some(reason);
+    }
+    let known = charset
+        .collation_id
+        .and_then(|id| u16::try_from(id).ok())
+        .and_then(charset_of_collation);
+    if known != Some(charset.name.as_str()) {
+        return Some(format!(
+            "its collation (id {}) is not one mee knows for `{}`; use a collation of MariaDB 10.11 \
+             or MySQL for that charset, or convert the column to utf8mb4",
+            charset
+                .collation_id
+                .map_or_else(|| "unknown".to_string(), |i| i.to_string()),
+            charset.name
+        ));
+    }
+    None
+}
 
 fn compare(source: &Source, expected: &[ExpectedTable], live: &LiveColumns) -> Vec<SchemaProblem> {
     let server = source.server();
@@ -175,7 +229,27 @@ fn compare(source: &Source, expected: &[ExpectedTable], live: &LiveColumns) -> V
                         c.name, t.database, t.table, t.database
                     ),
                 )),
-                Some((found, nullable)) => {
+                Some(LiveColumn {
+                    column_type: found,
+                    nullable,
+                    charset,
+                }) => {
+                    if let Some(charset) = charset
+                        && let Some(reason) = charset_problem(charset)
+                    {
+                        problems.push(problem(
+                            Some(c.name),
+                            ProblemKind::Charset {
+                                charset: charset.name.clone(),
+                                reason: reason.clone(),
+                            },
+                            format!(
+                                "column `{}` of `{}`.`{}` is in character set `{}`, which mee \
+                                 cannot read from the binlog: {reason}",
+                                c.name, t.database, t.table, charset.name
+                            ),
+                        ));
+                    }
                     if normalize_type(found) != normalize_type(c.type_text) {
                         problems.push(problem(
                             Some(c.name),
