@@ -8,15 +8,17 @@
 //! The stress test: many concurrent writers hammer a few hot rows of the master table (`orders`),
 //! of the joined table (`customers`, fanned out to several orders) and of the nested table
 //! (`order_items`) while `run` follows with the smallest batches (the rebuild reads MySQL right
-//! after each commit event); then the source goes quiet, a marker transaction proves the follower
-//! applied everything before it, and every document is compared with what MySQL answers to plain
-//! SQL (not mee's document builder).
+//! after each commit event); then the source goes quiet, the follower's checkpoint passes the
+//! binlog's head, and every document is compared with what MySQL answers to plain SQL (not mee's
+//! document builder).
 #![cfg(feature = "pipeline-orders")]
 
 mod common;
 
 use common::Env;
 use mee::generated::orders::orders as ord;
+use mee_runtime::binlog::BinlogPosition;
+use mee_runtime::pipeline::IndexPipeline;
 use mee_runtime::run::run;
 use mee_testkit::{TestMysql, TestResult, eventually, fail};
 use mysql_async::prelude::Queryable;
@@ -31,8 +33,6 @@ use tokio::sync::watch;
 const ORDERS: u64 = 24;
 const CUSTOMERS: u64 = 3;
 const ITEMS_PER_ORDER: u64 = 2;
-/// The order whose note marks the end of a round (never written by the workload).
-const MARKER: u64 = ORDERS + 1;
 const WRITERS: usize = 24;
 /// Short rounds, many of them: only the last rebuild of each document before the quiet counts,
 /// so each round gives every document one chance to stay stale.
@@ -93,26 +93,10 @@ async fn concurrent_writers_on_hot_rows_leave_no_stale_document() -> TestResult 
                 w.await.map_err(fail)??;
             }
             let wrote = started.elapsed();
-            // Quiet. Batches apply in binlog order, so once the marker's document shows, every
-            // transaction of the round went through a rebuild.
-            let shop = env.mysql.db("shop").to_string();
-            let marker = format!("marker {round}");
-            env.mysql
-                .admin_conn()
-                .await?
-                .exec_drop(
-                    format!("UPDATE `{shop}`.orders SET note = ? WHERE id = ?"),
-                    (&marker, MARKER),
-                )
-                .await?;
-            eventually("the marker to reach the index", DEADLINE, || async {
-                let docs = env.test_es.all_docs(&env.alias).await?;
-                Ok(docs
-                    .iter()
-                    .any(|(id, d)| id == &MARKER.to_string() && d["note"] == marker.as_str())
-                    .then_some(()))
-            })
-            .await?;
+            // Quiet. Once the follower's checkpoint passes the binlog's head, every transaction
+            // of the round went through a rebuild (a document showing the round's last values
+            // proves nothing: a rebuild reads current MySQL, ahead of the binlog it follows).
+            caught_up(&env).await?;
             let stale = stale_documents(&env).await?;
             eprintln!(
                 "round {round}: {} transactions in {wrote:?}, {} stale documents",
@@ -120,7 +104,29 @@ async fn concurrent_writers_on_hot_rows_leave_no_stale_document() -> TestResult 
                 stale.len()
             );
             if !stale.is_empty() {
-                stale_rounds.push(format!("round {round}: {}", stale.join("; ")));
+                let retry = env.retry.count("orders").await.map_err(fail)?;
+                let entries = env
+                    .retry
+                    .list(
+                        "orders",
+                        &mee_runtime::state::RetryFilter::default(),
+                        &mee_runtime::state::PageRequest::first(
+                            5,
+                            mee_runtime::state::RetryOrder::NewestFirst,
+                        ),
+                    )
+                    .await
+                    .map_err(fail)?;
+                let errors: Vec<String> = entries
+                    .entries
+                    .iter()
+                    .map(|e| format!("{:?}: {}", e.record.master_key, e.record.error))
+                    .collect();
+                stale_rounds.push(format!(
+                    "round {round} ({retry} in the retry table: {}): {}",
+                    errors.join(", "),
+                    stale.join("; ")
+                ));
             }
         }
         if !stale_rounds.is_empty() {
@@ -137,13 +143,13 @@ async fn concurrent_writers_on_hot_rows_leave_no_stale_document() -> TestResult 
     env.mysql.drop_databases().await
 }
 
-/// Customers, orders (spread over the customers) with their items, and the marker order.
+/// Customers, and orders (spread over the customers) with their items.
 async fn load(mysql: &mut TestMysql) -> TestResult {
     let (shop, crm) = (mysql.db("shop").to_string(), mysql.db("crm").to_string());
     let customers: Vec<String> = (1..=CUSTOMERS)
         .map(|c| format!("({c},'customer {c}',NULL,'standard','DE')"))
         .collect();
-    let orders: Vec<String> = (1..=MARKER)
+    let orders: Vec<String> = (1..=ORDERS)
         .map(|o| {
             format!(
                 "({o},'NO-{o}',{},0,'10.00','EUR','start',0)",
@@ -260,7 +266,18 @@ async fn stale_documents(env: &Env) -> TestResult<Vec<String>> {
             "items": items,
         });
         if got != want {
-            stale.push(format!("{id}: index {got}, MySQL {want}"));
+            let version = |id: String| async move {
+                let resp = env
+                    .test_es
+                    .client()
+                    .get(elasticsearch::GetParts::IndexId(&env.alias, &id))
+                    .send()
+                    .await?;
+                let body: Json = resp.json().await?;
+                Ok::<_, mee_testkit::TestFailure>(body["_version"].clone())
+            };
+            let mine = version(id.clone()).await?;
+            stale.push(format!("{id} (_version {mine}): index {got}, MySQL {want}"));
         }
     }
     stale.extend(expected.keys().map(|id| format!("{id}: missing")));
@@ -273,4 +290,35 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Waits until the follower's checkpoint is at or past the binlog's head (read now).
+async fn caught_up(env: &Env) -> TestResult {
+    let row: mysql_async::Row = env
+        .mysql
+        .admin_conn()
+        .await?
+        .query_first("SHOW MASTER STATUS")
+        .await?
+        .ok_or("SHOW MASTER STATUS gave nothing: is the binlog on?")?;
+    let file: String = row.get(0).ok_or("no binlog file")?;
+    let pos: u64 = row.get(1).ok_or("no binlog position")?;
+    let head = BinlogPosition::new(file, pos);
+    eventually(&format!("the sync to pass {head}"), DEADLINE, || async {
+        let checkpoints = env
+            .state
+            .list_checkpoints(Some(ord::Index.pipeline()))
+            .await
+            .map_err(fail)?;
+        Ok(checkpoints
+            .iter()
+            .any(|c| {
+                c.doc
+                    .position
+                    .as_binlog()
+                    .is_some_and(|at| at.version() >= head.version())
+            })
+            .then_some(()))
+    })
+    .await
 }

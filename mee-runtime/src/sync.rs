@@ -58,6 +58,10 @@ pub struct Applied {
     /// Documents that failed to build (for the retry table), with their error.
     pub build_failures: Vec<(Value, String)>,
     pub outcome: BatchOutcome,
+    /// The `_id` and master key of every document written, deleted or failed to build: a
+    /// rejection in `outcome` names only the `_id`, and the retry table keys it by the typed
+    /// master key.
+    pub keys: Vec<(String, Value)>,
 }
 
 /// Physical database names back to the logical names pipelines use.
@@ -180,6 +184,7 @@ pub async fn apply_changes_mirrored(
             match doc.source {
                 Ok(json) => {
                     placed.insert((doc.id.clone(), doc.routing.clone()));
+                    applied.keys.push((doc.id.clone(), doc.key));
                     let mut op = BulkOp::index(write_to.clone(), doc.id, json)
                         .version(version, VersionType::ExternalGte);
                     if let Some(r) = doc.routing {
@@ -188,7 +193,10 @@ pub async fn apply_changes_mirrored(
                     ops.push(op);
                     applied.rebuilt += 1;
                 }
-                Err(e) => applied.build_failures.push((doc.key, e.to_string())),
+                Err(e) => {
+                    applied.keys.push((doc.id, doc.key.clone()));
+                    applied.build_failures.push((doc.key, e.to_string()));
+                }
             }
         }
         if stream && !ops.is_empty() {
@@ -213,6 +221,9 @@ pub async fn apply_changes_mirrored(
             continue;
         }
         moved |= placed_ids.contains(&id);
+        if let Some(key) = keys.first() {
+            applied.keys.push((id.clone(), key.clone()));
+        }
         let mut op =
             BulkOp::delete(write_to.clone(), id).version(version, VersionType::ExternalGte);
         if let Some(r) = routing {
