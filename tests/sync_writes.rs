@@ -3,7 +3,8 @@
 //! - an update that changes only columns the pipeline does not use (of the master, the joined and
 //!   the nested table) writes nothing: the document's `_version` and `_seq_no` stay as they were;
 //! - values with quotes, backslashes, `%` and placeholder-like text reach the document exactly,
-//!   through the full update and through the sync (parameters are bound, never pasted).
+//!   through the full update and through the sync (parameters are bound, never pasted), also as
+//!   the value of a quoted link placeholder (`m_code = '%__parent.code'`, the NEST fixture).
 #![cfg(feature = "pipeline-orders")]
 
 mod common;
@@ -17,6 +18,8 @@ use mysql_async::prelude::Queryable;
 use serde_json::Value as Json;
 use std::time::Duration;
 use tokio::sync::watch;
+
+mee::pipeline!("tests/fixtures/nest.yml");
 
 const DEADLINE: Duration = Duration::from_secs(40);
 
@@ -182,4 +185,66 @@ async fn doc(env: &Env, id: &str) -> TestResult<Option<Json>> {
         .await?;
     let body: Json = resp.json().await?;
     Ok((body["found"] == true).then_some(body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quoted_link_placeholder_binds_quotes_and_backslashes() -> TestResult {
+    // Eight characters at most (`code` is VARCHAR(8)); the second is a prefix of the first.
+    const CODE: &str = r#"a'\%"_'"#;
+    const PREFIX: &str = r#"a'\%"#;
+    let mysql = common::nest().await?;
+    let d = mysql.db("d").to_string();
+    let mut conn = mysql.admin_conn().await?;
+    conn.exec_drop(
+        format!("INSERT INTO `{d}`.m VALUES (3, ?, 9), (4, ?, 9)"),
+        (CODE, PREFIX),
+    )
+    .await?;
+    conn.exec_drop(
+        format!("INSERT INTO `{d}`.it VALUES (20, ?, 'i20', 100, 1), (21, ?, 'i21', 100, 1)"),
+        (CODE, PREFIX),
+    )
+    .await?;
+    let env = Env::new(mysql, "idx").await?;
+    let options = common::run_options(&env.alias, 4_500_000);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let services = env.services();
+    let follower = run(nest::INDEXES[0], &services, &options, stop_rx);
+    let item = |id: u64| serde_json::json!({"item_id": id, "name": format!("i{id}"), "sku_id": 100, "sku_title": "s100"});
+    let document = |id: u64, code: &str, items: Vec<Json>| serde_json::json!({"id": id, "code": code, "org_id": 9, "items": items});
+    let steps = async {
+        common::alias_moved(&env.es, &env.alias, "the alias to move", DEADLINE).await?;
+        let docs = env.test_es.all_docs(&env.alias).await?;
+        let by_id = |docs: &[(String, Json)], id: &str| {
+            docs.iter().find(|(i, _)| i == id).map(|(_, d)| d.clone())
+        };
+        // The full update.
+        assert_eq!(by_id(&docs, "m-3"), Some(document(3, CODE, vec![item(20)])));
+        assert_eq!(
+            by_id(&docs, "m-4"),
+            Some(document(4, PREFIX, vec![item(21)]))
+        );
+        // The sync: a new item of each code reaches its own parent only (the reverse path binds
+        // the code too).
+        conn.exec_drop(
+            format!("INSERT INTO `{d}`.it VALUES (22, ?, 'i22', 100, 1), (23, ?, 'i23', 100, 1)"),
+            (CODE, PREFIX),
+        )
+        .await?;
+        let want = (
+            document(3, CODE, vec![item(20), item(22)]),
+            document(4, PREFIX, vec![item(21), item(23)]),
+        );
+        eventually("the new items to reach their parents", DEADLINE, || async {
+            let docs = env.test_es.all_docs(&env.alias).await?;
+            let got = (by_id(&docs, "m-3"), by_id(&docs, "m-4"));
+            Ok((got == (Some(want.0.clone()), Some(want.1.clone()))).then_some(()))
+        })
+        .await
+    };
+    let (report, result) = common::beside(follower, steps, stop_tx).await;
+    result?;
+    report.map_err(fail)?;
+    conn.disconnect().await?;
+    env.mysql.drop_databases().await
 }
