@@ -211,7 +211,7 @@ async fn documents_that_fail_to_build_are_recorded_page_by_page_and_the_rest_is_
                     Failure::Build { id, error, .. } => {
                         (id.clone(), error.starts_with("field `loanable_amount`"))
                     }
-                    Failure::Rejected(r) => (format!("rejected: {r:?}"), false),
+                    Failure::Rejected { failure: r, .. } => (format!("rejected: {r:?}"), false),
                 })
                 .collect()
         })

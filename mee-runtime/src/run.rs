@@ -457,22 +457,18 @@ pub(crate) async fn record_failures(
         .build_failures
         .iter()
         .map(|(key, error)| {
-            FailedDoc::build_failed(
-                pipeline,
-                alias,
-                String::new(),
-                vec![key.clone()],
-                error.clone(),
-            )
+            let id = applied
+                .keys
+                .iter()
+                .find(|(_, k)| k == key)
+                .map(|(id, _)| id.clone())
+                .unwrap_or_default();
+            FailedDoc::build_failed(pipeline, alias, id, vec![key.clone()], error.clone())
         })
         .collect();
     failed.extend(applied.outcome.failures.iter().map(|f| {
-        FailedDoc::rejected(
-            pipeline,
-            alias,
-            vec![crate::value::Value::Text(f.op.id.clone())],
-            f,
-        )
+        let key = crate::update::master_key_of(&applied.keys, &f.op.id);
+        FailedDoc::rejected(pipeline, alias, vec![key], f)
     }));
     if !failed.is_empty() {
         svc.retry.record_failures(&failed).await?;

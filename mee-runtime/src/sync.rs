@@ -8,7 +8,23 @@
 //! or routing changed, is deleted at its old placement, also versioned.
 //!
 //! An update that changes none of the columns a source uses costs nothing.
+//!
+//! # Commit visibility
+//!
+//! MariaDB hands a transaction's events to binlog readers (group commit's
+//! `update_binlog_end_pos`) before the storage engine commits it (`commit_ordered`, which makes
+//! it visible to other sessions); semi-synchronous replication can stretch that window to
+//! seconds. A rebuild that read MySQL inside it would build the old document and stamp it with
+//! the new version, and nothing would ever correct it. So before a batch's first read of MySQL,
+//! [`wait_visible`] waits until the server's last engine-committed binlog position is at or past
+//! the batch's position: MariaDB's `START TRANSACTION WITH CONSISTENT SNAPSHOT` reports, as
+//! `binlog_snapshot_file`/`binlog_snapshot_position`, exactly the binlog position up to which
+//! the snapshot (taken under `LOCK_commit_ordered`, like every `commit_ordered` step) sees
+//! every transaction, and no further. Once that position reaches the batch's, every transaction
+//! of the batch is committed in the engine, so every read started afterwards sees it. It needs
+//! no privilege beyond SELECT, takes no lock and waits for no unrelated transaction.
 
+use crate::binlog::BinlogPosition;
 use crate::binlog::{RowKind, RowsEvent};
 use crate::es::{BatchOutcome, BulkOp, BulkWriter, EsError, VersionType};
 use crate::mysql::{MysqlError, Session, SourceConfig, Statement};
@@ -16,6 +32,7 @@ use crate::pipeline::{IndexPipeline, Key, SourceRole, SourceTable, affected_keys
 use crate::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Master keys rebuilt per read: the full update's page size, so that a huge fan-out reads
 /// like a full update of those documents.
@@ -41,6 +58,10 @@ pub struct Applied {
     /// Documents that failed to build (for the retry table), with their error.
     pub build_failures: Vec<(Value, String)>,
     pub outcome: BatchOutcome,
+    /// The `_id` and master key of every document written, deleted or failed to build: a
+    /// rejection in `outcome` names only the `_id`, and the retry table keys it by the typed
+    /// master key.
+    pub keys: Vec<(String, Value)>,
 }
 
 /// Physical database names back to the logical names pipelines use.
@@ -63,7 +84,8 @@ pub struct SyncTarget<'a> {
 }
 
 /// Applies a batch of row changes (in binlog order) to `target`, writing with `version`, the
-/// binlog position of the batch's last transaction.
+/// binlog position of the batch's last transaction ([`BinlogPosition::version`]); MySQL is read
+/// only once every transaction up to that position is visible ([`wait_visible`]).
 pub async fn apply_changes(
     target: &SyncTarget<'_>,
     session: &mut Session,
@@ -93,6 +115,8 @@ pub async fn apply_changes_mirrored(
     } = target;
     let (index, statements) = (*index, *statements);
     let mut applied = Applied::default();
+    // Whether the batch's transactions are known to be visible (checked before the first read).
+    let mut visible = false;
     let mut keys: Vec<Value> = Vec::new();
     // Where documents of changed master rows lived, with the master keys they belonged to.
     let mut old_placements: HashMap<(String, Option<String>), Vec<Value>> = HashMap::new();
@@ -137,6 +161,7 @@ pub async fn apply_changes_mirrored(
             if starts.is_empty() {
                 continue;
             }
+            ensure_visible(session, version, &mut visible).await?;
             let found = affected_keys(session, statements, source, starts).await?;
             keys.extend(found);
         }
@@ -150,12 +175,16 @@ pub async fn apply_changes_mirrored(
     // writing (the sync_lag bench's fan-out).
     let stream = old_placements.is_empty();
     let mut streamed = Vec::new();
+    if !keys.is_empty() {
+        ensure_visible(session, version, &mut visible).await?;
+    }
     for chunk in keys.chunks(REBUILD_CHUNK) {
         let page = index.read_keys(session, statements, chunk.to_vec()).await?;
         for doc in page.docs {
             match doc.source {
                 Ok(json) => {
                     placed.insert((doc.id.clone(), doc.routing.clone()));
+                    applied.keys.push((doc.id.clone(), doc.key));
                     let mut op = BulkOp::index(write_to.clone(), doc.id, json)
                         .version(version, VersionType::ExternalGte);
                     if let Some(r) = doc.routing {
@@ -164,7 +193,10 @@ pub async fn apply_changes_mirrored(
                     ops.push(op);
                     applied.rebuilt += 1;
                 }
-                Err(e) => applied.build_failures.push((doc.key, e.to_string())),
+                Err(e) => {
+                    applied.keys.push((doc.id, doc.key.clone()));
+                    applied.build_failures.push((doc.key, e.to_string()));
+                }
             }
         }
         if stream && !ops.is_empty() {
@@ -189,6 +221,9 @@ pub async fn apply_changes_mirrored(
             continue;
         }
         moved |= placed_ids.contains(&id);
+        if let Some(key) = keys.first() {
+            applied.keys.push((id.clone(), key.clone()));
+        }
         let mut op =
             BulkOp::delete(write_to.clone(), id).version(version, VersionType::ExternalGte);
         if let Some(r) = routing {
@@ -224,6 +259,83 @@ pub async fn apply_changes_mirrored(
         }
     }
     Ok(applied)
+}
+
+/// [`wait_visible`] once per batch.
+async fn ensure_visible(
+    session: &mut Session,
+    version: u64,
+    visible: &mut bool,
+) -> Result<(), MysqlError> {
+    if !*visible {
+        wait_visible(session, version).await?;
+        *visible = true;
+    }
+    Ok(())
+}
+
+/// How long [`wait_visible`] waits between two looks, at most; and how often it says it waits.
+const VISIBLE_POLL_MAX: Duration = Duration::from_millis(20);
+const VISIBLE_WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Waits until every transaction the binlog holds up to `version` (a
+/// [`BinlogPosition::version`]) is committed in the storage engine, hence visible to every read
+/// that starts afterwards (see the module documentation for why this closes the window between
+/// the binlog and the commit). Usually one look (three short statements); a transaction still in
+/// its commit makes it look again after a millisecond or so, and a wait of more than
+/// [`VISIBLE_WARN_EVERY`] is logged.
+pub async fn wait_visible(session: &mut Session, version: u64) -> Result<(), MysqlError> {
+    let started = Instant::now();
+    let mut warned = started;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let committed = committed_position(session).await?;
+        if committed.version() >= version {
+            return Ok(());
+        }
+        if warned.elapsed() >= VISIBLE_WARN_EVERY {
+            warned = Instant::now();
+            tracing::warn!(
+                committed = %committed,
+                waited_s = started.elapsed().as_secs(),
+                "waiting for MySQL to commit transactions the binlog already shows (semi-synchronous replication waiting for an acknowledgement?)"
+            );
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(VISIBLE_POLL_MAX);
+    }
+}
+
+/// The binlog position up to which the storage engine has committed every transaction: the
+/// position MariaDB reports for a consistent snapshot taken now.
+pub async fn committed_position(session: &mut Session) -> Result<BinlogPosition, MysqlError> {
+    const START: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+    const STATUS: &str = "SHOW STATUS LIKE 'binlog_snapshot_%'";
+    session.fetch_text(START).await?;
+    let status = session.fetch_text(STATUS).await;
+    // The snapshot is only a measuring point: end it at once, whatever the status said.
+    session.fetch_text("COMMIT").await?;
+    let (mut file, mut pos) = (None, None);
+    for row in &status? {
+        match (row.first().and_then(Value::as_str), row.get(1)) {
+            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_file") => {
+                file = v.as_str().map(str::to_string);
+            }
+            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_position") => {
+                pos = v.as_str().and_then(|s| s.parse::<u64>().ok());
+            }
+            _ => {}
+        }
+    }
+    match (file, pos) {
+        (Some(file), Some(pos)) if !file.is_empty() => Ok(BinlogPosition::new(file, pos)),
+        _ => Err(MysqlError::Unsupported(
+            "the server reports no `binlog_snapshot_file`/`binlog_snapshot_position`: the sync \
+             needs MariaDB 10.0 or later with the binlog on, to know when a transaction it read \
+             in the binlog is visible"
+                .to_string(),
+        )),
+    }
 }
 
 /// `ops` followed by the same operations for each index of `mirrors`.

@@ -91,8 +91,26 @@ pub enum Failure {
         id: String,
         error: String,
     },
-    /// Elasticsearch rejected it.
-    Rejected(BulkFailure),
+    /// Elasticsearch rejected it; `key` is the master key of the document it was built from
+    /// (the retry table's key, never the `_id`'s text: an `_id` may be a template such as
+    /// `user_%id`, and the key keeps its type).
+    Rejected { key: Value, failure: BulkFailure },
+}
+
+/// The master key the document `id` was built from, found in `keys` (the documents of one
+/// write); the `_id`'s text only if it is not there, which would be a bug (every operation the
+/// engines write comes with its key).
+pub(crate) fn master_key_of(keys: &[(String, Value)], id: &str) -> Value {
+    match keys.iter().find(|(written, _)| written == id) {
+        Some((_, key)) => key.clone(),
+        None => {
+            tracing::warn!(
+                id,
+                "a rejected document without its master key; keyed by its _id"
+            );
+            Value::Text(id.to_string())
+        }
+    }
 }
 
 /// Where failed documents go. Returning an error aborts the update: a failure that cannot be
@@ -386,10 +404,8 @@ impl FailureSink for RetrySink<'_> {
                 Failure::Build { key, id, error } => {
                     FailedDoc::build_failed(&self.pipeline, &self.alias, id, vec![key], error)
                 }
-                Failure::Rejected(b) => {
-                    // The id is all a rejection names; it doubles as the key to rebuild from.
-                    let key = Value::Text(b.op.id.clone());
-                    FailedDoc::rejected(&self.pipeline, &self.alias, vec![key], &b)
+                Failure::Rejected { key, failure } => {
+                    FailedDoc::rejected(&self.pipeline, &self.alias, vec![key], &failure)
                 }
             })
             .collect();
@@ -687,12 +703,15 @@ impl ReadRange<'_, '_> {
                 .fetch_add(page.dependent_rows as u64, Ordering::Relaxed);
             let past_end = |key: &Value| past_range_end(key, up_to);
             let mut ops = Vec::with_capacity(page.docs.len());
+            // The master key of each `_id` written, to key a rejection in the retry table.
+            let mut keys = Vec::with_capacity(page.docs.len());
             let mut kept = 0u64;
             // A page may run past this range's end; those rows belong to the next reader.
             for doc in page.docs.into_iter().filter(|d| !past_end(&d.key)) {
                 kept += 1;
                 match doc.source {
                     Ok(json) => {
+                        keys.push((doc.id.clone(), doc.key));
                         let mut op = BulkOp::index(self.target.clone(), doc.id, json)
                             .version(version, VersionType::ExternalGte);
                         if let Some(r) = doc.routing {
@@ -708,7 +727,7 @@ impl ReadRange<'_, '_> {
                 }
             }
             let rows = self.totals.master_rows.fetch_add(kept, Ordering::Relaxed) + kept;
-            tickets.push_back(writer.submit(ops).await);
+            tickets.push_back((writer.submit(ops).await, keys));
             if !build_failed.is_empty() {
                 self.totals
                     .build_failures
@@ -717,9 +736,10 @@ impl ReadRange<'_, '_> {
             }
             // Settle what has resolved, without waiting: a ticket whose documents still sit in
             // the writer's buffer resolves only once the buffer fills or is flushed.
-            while let Some(outcome) = tickets.front_mut().and_then(|t| t.now_or_never()) {
-                tickets.pop_front();
-                self.settle(outcome).await?;
+            while let Some(outcome) = tickets.front_mut().and_then(|(t, _)| t.now_or_never()) {
+                if let Some((_, keys)) = tickets.pop_front() {
+                    self.settle(outcome, &keys).await?;
+                }
             }
             self.progress
                 .update(rows, writer.counters().snapshot().acknowledged());
@@ -734,16 +754,18 @@ impl ReadRange<'_, '_> {
         }
         snapshot.finish().await?;
         writer.send_pending().await;
-        for ticket in tickets {
-            self.settle(ticket.await).await?;
+        for (ticket, keys) in tickets {
+            self.settle(ticket.await, &keys).await?;
         }
         Ok(position)
     }
 
-    /// Counts what a resolved bulk ticket wrote and records what it rejected.
+    /// Counts what a resolved bulk ticket wrote and records what it rejected, each under the
+    /// master key its `_id` was built from (`keys`, the ticket's documents).
     async fn settle(
         &self,
         outcome: Result<crate::es::BatchOutcome, EsError>,
+        keys: &[(String, Value)],
     ) -> Result<(), UpdateError> {
         let outcome = outcome?;
         self.totals
@@ -759,7 +781,10 @@ impl ReadRange<'_, '_> {
             outcome
                 .failures
                 .into_iter()
-                .map(Failure::Rejected)
+                .map(|failure| Failure::Rejected {
+                    key: master_key_of(keys, &failure.op.id),
+                    failure,
+                })
                 .collect(),
         )
         .await
