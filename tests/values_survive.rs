@@ -274,5 +274,24 @@ async fn values_survive_full_update_and_binlog_exactly() -> TestResult {
     .map_err(fail)?;
     assert_eq!(again.written, 3);
     assert_documents(&es, &test_es, &full, &want, "full update after the changes").await?;
+    // `mee verify` agrees that the synced index equals what MySQL holds.
+    let options = mee_runtime::verify::VerifyOptions {
+        alias: Some(synced.clone()),
+        recheck_delay: std::time::Duration::ZERO,
+        ..mee_runtime::verify::VerifyOptions::default()
+    };
+    let report = mee_runtime::verify::verify(
+        index,
+        &source,
+        &es,
+        &options,
+        &mee_runtime::verify::NoVerifyProgress,
+    )
+    .await
+    .map_err(fail)?;
+    assert!(
+        report.is_equal(),
+        "mee verify found differences: {report:?}"
+    );
     mysql.drop_databases().await
 }
