@@ -315,19 +315,7 @@ pub async fn committed_position(session: &mut Session) -> Result<BinlogPosition,
     let status = session.fetch_text(STATUS).await;
     // The snapshot is only a measuring point: end it at once, whatever the status said.
     session.fetch_text("COMMIT").await?;
-    let (mut file, mut pos) = (None, None);
-    for row in &status? {
-        match (row.first().and_then(Value::as_str), row.get(1)) {
-            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_file") => {
-                file = v.as_str().map(str::to_string);
-            }
-            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_position") => {
-                pos = v.as_str().and_then(|s| s.parse::<u64>().ok());
-            }
-            _ => {}
-        }
-    }
-    match (file, pos) {
+    match crate::mysql::read::snapshot_status(&status?) {
         (Some(file), Some(pos)) if !file.is_empty() => Ok(BinlogPosition::new(file, pos)),
         _ => Err(MysqlError::Unsupported(
             "the server reports no `binlog_snapshot_file`/`binlog_snapshot_position`: the sync \

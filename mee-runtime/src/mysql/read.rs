@@ -674,20 +674,7 @@ impl Snapshot {
         let status = session
             .fetch_text("SHOW STATUS LIKE 'binlog_snapshot_%'")
             .await?;
-        let mut file = None;
-        let mut pos = None;
-        for row in &status {
-            match (row.first().and_then(Value::as_str), row.get(1)) {
-                (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_file") => {
-                    file = v.as_str().map(str::to_string);
-                }
-                (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_position") => {
-                    pos = v.as_str().and_then(|s| s.parse::<u64>().ok());
-                }
-                _ => {}
-            }
-        }
-        let (file, pos) = match (file, pos) {
+        let (file, pos) = match snapshot_status(&status) {
             (Some(f), Some(p)) if !f.is_empty() => (f, p),
             (Some(_), Some(_)) => {
                 return Err(MysqlError::Unsupported(format!(
@@ -777,4 +764,22 @@ impl std::ops::DerefMut for Snapshot {
     fn deref_mut(&mut self) -> &mut Session {
         &mut self.session
     }
+}
+
+/// The `binlog_snapshot_file` and `binlog_snapshot_position` of `SHOW STATUS LIKE
+/// 'binlog_snapshot_%'` rows: where the binlog stood when the current consistent snapshot began.
+pub(crate) fn snapshot_status(rows: &[Vec<Value>]) -> (Option<String>, Option<u64>) {
+    let (mut file, mut pos) = (None, None);
+    for row in rows {
+        match (row.first().and_then(Value::as_str), row.get(1)) {
+            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_file") => {
+                file = v.as_str().map(str::to_string);
+            }
+            (Some(name), Some(v)) if name.eq_ignore_ascii_case("binlog_snapshot_position") => {
+                pos = v.as_str().and_then(|s| s.parse::<u64>().ok());
+            }
+            _ => {}
+        }
+    }
+    (file, pos)
 }
