@@ -11,6 +11,11 @@
 //! after each commit event); then the source goes quiet, the follower's checkpoint passes the
 //! binlog's head, and every document is compared with what MySQL answers to plain SQL (not mee's
 //! document builder).
+//!
+//! The deterministic test: on a private server with semi-synchronous replication waiting
+//! AFTER_SYNC and no semi-sync replica, a commit waits for an acknowledgement that never comes
+//! (`rpl_semi_sync_master_timeout`) after its events went to binlog readers and before InnoDB
+//! commits it: the window stays open for that long, every time.
 #![cfg(feature = "pipeline-orders")]
 
 mod common;
@@ -20,7 +25,7 @@ use mee::generated::orders::orders as ord;
 use mee_runtime::binlog::BinlogPosition;
 use mee_runtime::pipeline::IndexPipeline;
 use mee_runtime::run::run;
-use mee_testkit::{TestMysql, TestResult, eventually, fail};
+use mee_testkit::{PrivateMysql, TestMysql, TestResult, eventually, fail};
 use mysql_async::prelude::Queryable;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -141,6 +146,113 @@ async fn concurrent_writers_on_hot_rows_leave_no_stale_document() -> TestResult 
     result?;
     report.map_err(fail)?;
     env.mysql.drop_databases().await
+}
+
+/// How long a commit waits for the semi-sync acknowledgement (ms): the window the sync must not
+/// read in. Long enough for a sync that does not wait to read the old row on a busy machine.
+const SEMI_SYNC_TIMEOUT_MS: u64 = 1500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_held_by_semi_sync_after_its_binlog_write_is_synced_with_its_new_values()
+-> TestResult {
+    // GLOBAL settings: a server of this test's own. Semi-sync is armed only for the one commit
+    // (after the first timeout the server stops waiting until it is switched on again).
+    let timeout = format!("--rpl-semi-sync-master-timeout={SEMI_SYNC_TIMEOUT_MS}");
+    let server = PrivateMysql::start(&[
+        "--rpl-semi-sync-master-enabled=OFF",
+        "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
+        "--rpl-semi-sync-master-wait-no-slave=ON",
+        &timeout,
+    ])
+    .await?;
+    let mut mysql = common::databases_on(&server, &["shop", "crm"]).await?;
+    load(&mut mysql).await?;
+    let env = Env::new(mysql, "orders").await?;
+    let mut options = common::run_options(&env.alias, 4_200_000);
+    options.batch_wait = Duration::from_millis(1);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let services = env.services();
+    let follower = run(&ord::Index, &services, &options, stop_rx);
+    let steps = async {
+        common::alias_moved(
+            &env.es,
+            &env.alias,
+            "the alias to move after the first full update",
+            DEADLINE,
+        )
+        .await?;
+        caught_up(&env).await?;
+        let shop = env.mysql.db("shop").to_string();
+        let mut admin = env.mysql.admin_conn().await?;
+        let before = head(&mut admin).await?;
+        admin
+            .query_drop("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+            .await?;
+        // The commit, on its own connection: it returns once the acknowledgement times out.
+        let mut writer = env.mysql.admin_conn().await?;
+        let update = format!("UPDATE `{shop}`.orders SET note = 'held by semi-sync' WHERE id = 1");
+        let commit = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            writer.query_drop(update).await?;
+            writer.disconnect().await?;
+            Ok::<_, mysql_async::Error>(started.elapsed())
+        });
+        // The window is open: the binlog shows the update, MySQL still answers the old row,
+        // the commit waits for its acknowledgement.
+        let written = eventually("the update in the binlog", DEADLINE, || {
+            let (url, before) = (env.mysql.admin_url().to_string(), before.clone());
+            async move {
+                let mut conn = mysql_async::Conn::from_url(url.as_str()).await?;
+                let now = head(&mut conn).await?;
+                conn.disconnect().await?;
+                Ok((now.version() > before.version()).then_some(now))
+            }
+        })
+        .await?;
+        let note: Option<Option<String>> = admin
+            .query_first(format!("SELECT note FROM `{shop}`.orders WHERE id = 1"))
+            .await?;
+        let waiting: Option<(String, u64)> = admin
+            .query_first("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_wait_sessions'")
+            .await?;
+        if note != Some(Some("start".to_string())) || waiting.as_ref().map(|(_, n)| *n) != Some(1) {
+            return Err(fail(format!(
+                "the window did not open: with the update in the binlog, MySQL answered note \
+                 {note:?} and {waiting:?} (semi-sync did not hold the commit)"
+            )));
+        }
+        let held = commit.await.map_err(fail)??;
+        eprintln!("the commit was held {held:?}");
+        admin.disconnect().await?;
+        caught_up(&env).await?;
+        let stale = stale_documents(&env).await?;
+        if !stale.is_empty() {
+            return Err(fail(format!(
+                "documents stayed older than MySQL after the sync caught up (the update ends at \
+                 {written}, version {}): {}",
+                written.version(),
+                stale.join("; ")
+            )));
+        }
+        Ok::<(), mee_testkit::TestFailure>(())
+    };
+    let (report, result) = common::beside(follower, steps, stop_tx).await;
+    result?;
+    report.map_err(fail)?;
+    drop(env);
+    drop(server);
+    Ok(())
+}
+
+/// The binlog's head now.
+async fn head(conn: &mut mysql_async::Conn) -> TestResult<BinlogPosition> {
+    let row: mysql_async::Row = conn
+        .query_first("SHOW MASTER STATUS")
+        .await?
+        .ok_or("SHOW MASTER STATUS gave nothing: is the binlog on?")?;
+    let file: String = row.get(0).ok_or("no binlog file")?;
+    let pos: u64 = row.get(1).ok_or("no binlog position")?;
+    Ok(BinlogPosition::new(file, pos))
 }
 
 /// Customers, and orders (spread over the customers) with their items.
@@ -294,16 +406,9 @@ fn env_or(name: &str, default: usize) -> usize {
 
 /// Waits until the follower's checkpoint is at or past the binlog's head (read now).
 async fn caught_up(env: &Env) -> TestResult {
-    let row: mysql_async::Row = env
-        .mysql
-        .admin_conn()
-        .await?
-        .query_first("SHOW MASTER STATUS")
-        .await?
-        .ok_or("SHOW MASTER STATUS gave nothing: is the binlog on?")?;
-    let file: String = row.get(0).ok_or("no binlog file")?;
-    let pos: u64 = row.get(1).ok_or("no binlog position")?;
-    let head = BinlogPosition::new(file, pos);
+    let mut conn = env.mysql.admin_conn().await?;
+    let head = head(&mut conn).await?;
+    conn.disconnect().await?;
     eventually(&format!("the sync to pass {head}"), DEADLINE, || async {
         let checkpoints = env
             .state

@@ -7,6 +7,11 @@
 //! [`wait_visible`]. The read after `wait_visible` must always see the binlog's after-image (or
 //! newer); how often the immediate read saw an older row is printed, as the size of the window
 //! on this machine.
+//!
+//! The deterministic probe: on a private server whose commits wait for a semi-sync acknowledgement
+//! after the binlog write (AFTER_SYNC, no semi-sync replica), the window stays open for the
+//! acknowledgement timeout; the read right after the commit event must see the old row, the read
+//! after [`wait_visible`] the new one.
 
 mod binlog_support;
 
@@ -15,7 +20,7 @@ use mee_runtime::Value;
 use mee_runtime::binlog::{BinlogEvent, BinlogReader, ReaderConfig, StartAt, TableFilter};
 use mee_runtime::mysql::{Source, SourceConfig};
 use mee_runtime::sync::{committed_position, wait_visible};
-use mee_testkit::{TestMysql, TestResult};
+use mee_testkit::{PrivateMysql, TestMysql, TestResult};
 use mysql_async::prelude::Queryable;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -129,6 +134,90 @@ async fn reads_after_wait_visible_see_what_the_binlog_showed() -> TestResult {
     drop(session);
     source.disconnect().await.map_err(|e| e.to_string())?;
     mysql.drop_databases().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_visible_waits_out_a_commit_held_by_semi_sync() -> TestResult {
+    // GLOBAL settings: a server of this test's own. Switched on after the set-up, semi-sync
+    // holds the next commit for the timeout, then gives up until it is switched on again.
+    let server = PrivateMysql::start(&[
+        "--rpl-semi-sync-master-enabled=OFF",
+        "--rpl-semi-sync-master-wait-point=AFTER_SYNC",
+        "--rpl-semi-sync-master-wait-no-slave=ON",
+        "--rpl-semi-sync-master-timeout=1500",
+    ])
+    .await?;
+    let mut mysql = server.test_mysql(&["main"]).await?;
+    let db = mysql.db("main").to_string();
+    mysql
+        .exec(&format!(
+            "CREATE TABLE `{db}`.hot (id INT PRIMARY KEY, v INT NOT NULL);
+             INSERT INTO `{db}`.hot VALUES (1, 0);"
+        ))
+        .await?;
+    let start = head(&mut mysql).await?;
+    let config = ReaderConfig::new(server_id(&mysql, 62), StartAt::Position(start))
+        .with_filter(TableFilter::schemas([db.clone()]));
+    let mut reader = BinlogReader::connect(opts(&mysql)?, config)
+        .await
+        .map_err(fail)?;
+    let source = Source::connect(SourceConfig::new(mysql.mee_url()))
+        .await
+        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
+    let mut session = source
+        .session()
+        .await
+        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
+    let mut probe = mysql_async::Conn::from_url(mysql.mee_url()).await?;
+
+    mysql
+        .exec("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+        .await?;
+    let mut writer = mysql.admin_conn().await?;
+    let update = format!("UPDATE `{db}`.hot SET v = 1 WHERE id = 1");
+    let commit = tokio::spawn(async move {
+        let started = Instant::now();
+        writer.query_drop(update).await?;
+        writer.disconnect().await?;
+        Ok::<_, mysql_async::Error>(started.elapsed())
+    });
+    let mut pending = BTreeMap::new();
+    let position = loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), reader.next())
+            .await
+            .map_err(|_| "no binlog event for 60 s")?
+            .map_err(fail)?
+            .ok_or("the binlog ended")?;
+        match event {
+            BinlogEvent::Rows(_) => {
+                pending.insert(1, 1);
+            }
+            BinlogEvent::Commit { position, .. } if !pending.is_empty() => break position,
+            _ => {}
+        }
+    };
+    let early = older_rows(&mut probe, &db, &pending).await?;
+    let started = Instant::now();
+    wait_visible(&mut session, position.version())
+        .await
+        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
+    let waited = started.elapsed();
+    let late = older_rows(&mut probe, &db, &pending).await?;
+    let held = commit.await.map_err(|e| e.to_string())??;
+    eprintln!("the commit was held {held:?}; wait_visible waited {waited:?}");
+    assert_eq!(
+        early, 1,
+        "the window did not open: right after the commit event MySQL already showed the new row"
+    );
+    assert_eq!(
+        late, 0,
+        "a read after wait_visible saw the row older than the binlog's after-image"
+    );
+    reader.close().await.map_err(fail)?;
+    probe.disconnect().await?;
+    drop(session);
+    source.disconnect().await.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// How many of the rows `expected` (id -> value) MySQL shows with an older value right now.

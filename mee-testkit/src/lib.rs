@@ -19,12 +19,14 @@ mod es;
 mod failure;
 mod kafka;
 mod mysql;
+mod private_mysql;
 
 pub use env::{Service, es_url, kafka_brokers, mysql_admin_url, mysql_url, unique_name};
 pub use es::TestEs;
 pub use failure::{TestFailure, TestResult, fail};
 pub use kafka::TestKafka;
 pub use mysql::TestMysql;
+pub use private_mysql::PrivateMysql;
 
 /// Polls `check` until it returns `Some`, or fails after `timeout` with `what` in the message.
 /// Tests use this instead of sleeping: it returns as soon as the condition holds.

@@ -14,6 +14,8 @@ pub struct TestMysql {
     prefix: String,
     databases: BTreeMap<String, String>,
     admin: Conn,
+    admin_url: String,
+    mee_url: String,
 }
 
 impl TestMysql {
@@ -27,8 +29,17 @@ impl TestMysql {
         Self::at(&mysql_admin_url(), logical).await
     }
 
-    /// Like [`TestMysql::with_databases`] against an explicit admin URL.
+    /// Like [`TestMysql::with_databases`] against an explicit admin URL (mee's account is the
+    /// shared instance's).
     pub async fn at(url: &str, logical: &[&str]) -> TestResult<Self> {
+        Self::on(url, &mysql_url(), logical).await
+    }
+
+    /// Like [`TestMysql::with_databases`] on another server: `admin_url` creates the databases
+    /// and serves [`TestMysql::admin_conn`], `mee_url` is what [`TestMysql::mee_url`] returns
+    /// (e.g. a [`crate::PrivateMysql`]'s).
+    pub async fn on(admin_url: &str, mee_url: &str, logical: &[&str]) -> TestResult<Self> {
+        let url = admin_url;
         reachable(url).await?;
         let opts =
             Opts::from_url(url).map_err(|e| TestFailure::new(format!("bad MySQL URL: {e}")))?;
@@ -53,6 +64,8 @@ impl TestMysql {
             prefix,
             databases,
             admin,
+            admin_url: admin_url.to_string(),
+            mee_url: mee_url.to_string(),
         })
     }
 
@@ -85,12 +98,17 @@ impl TestMysql {
 
     /// A new admin connection, e.g. for a concurrent writer.
     pub async fn admin_conn(&self) -> TestResult<Conn> {
-        Ok(Conn::from_url(mysql_admin_url()).await?)
+        Ok(Conn::from_url(self.admin_url.as_str()).await?)
     }
 
     /// URL of mee's own (least-privilege) account.
     pub fn mee_url(&self) -> String {
-        mysql_url()
+        self.mee_url.clone()
+    }
+
+    /// URL of the admin account these databases were created with.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// Runs statements separated by `;` on the admin connection.

@@ -18,7 +18,19 @@ const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/schema");
 
 /// Creates the logical databases with their checked-in DDL.
 pub async fn databases(logical: &[&str]) -> TestResult<TestMysql> {
-    let mut mysql = TestMysql::with_databases(logical).await?;
+    schemas(TestMysql::with_databases(logical).await?, logical).await
+}
+
+/// [`databases`] on a test's own server.
+pub async fn databases_on(
+    server: &mee_testkit::PrivateMysql,
+    logical: &[&str],
+) -> TestResult<TestMysql> {
+    schemas(server.test_mysql(logical).await?, logical).await
+}
+
+/// Creates the tables of `logical` (created already) with their checked-in DDL.
+async fn schemas(mut mysql: TestMysql, logical: &[&str]) -> TestResult<TestMysql> {
     for db in logical {
         let ddl = std::fs::read_to_string(format!("{SCHEMA}/{db}.sql"))?;
         let physical = mysql.db(db).to_string();
