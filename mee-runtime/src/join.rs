@@ -94,10 +94,14 @@ impl<R> Joined<R> {
 
     /// Every row for a document whose arguments are `args`, in the statement's order.
     pub fn group(&self, args: &[Value]) -> &[R] {
-        let key: Vec<Key> = args.iter().map(Key::of).collect();
-        self.by_args
-            .get(&key)
-            .map_or(&[][..], |&slot| self.slots[slot].as_slice())
+        // One argument (the common case) is looked up without building a vector.
+        let slot = match args {
+            [one] => self.by_args.get(std::slice::from_ref(&Key::of(one))),
+            many => self
+                .by_args
+                .get(many.iter().map(Key::of).collect::<Vec<_>>().as_slice()),
+        };
+        slot.map_or(&[][..], |&slot| self.slots[slot].as_slice())
     }
 
     /// Every row read (a row that several documents share once per distinct pairing).
@@ -198,17 +202,22 @@ async fn read_batched<R>(
     }
     let flat: Vec<Value> = distinct.into_iter().flatten().collect();
     let mut unpaired = 0usize;
+    let mut norm: Vec<NormKey> = Vec::with_capacity(arity);
     session
         .for_each_keyed(statement, &[], &flat, &[], |mut values| {
             *rows_read += 1;
-            let pairing = values.split_off(values.len().saturating_sub(arity));
-            let norm: Vec<NormKey> = kinds
-                .iter()
-                .zip(pairing)
-                .zip(&norms.pads)
-                .map(|((kind, v), pad)| row_key(*kind, v, pad.as_deref()))
-                .collect();
-            let Some(&slot) = by_norm.get(&norm) else {
+            // The pairing values end the row; they are taken off without a new vector, and
+            // the key is built in a buffer reused across rows.
+            let start = values.len().saturating_sub(arity);
+            norm.clear();
+            norm.extend(
+                kinds
+                    .iter()
+                    .zip(values.drain(start..))
+                    .zip(&norms.pads)
+                    .map(|((kind, v), pad)| row_key(*kind, v, pad.as_deref())),
+            );
+            let Some(&slot) = by_norm.get(norm.as_slice()) else {
                 unpaired += 1;
                 return Ok(());
             };
