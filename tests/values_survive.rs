@@ -9,7 +9,6 @@ mod common;
 
 use common::sync::{ONE_BATCH, apply_binlog, documents};
 use mee_runtime::es::EsClient;
-use mee_runtime::update::{CollectFailures, NoProgress, UpdateOptions, full_update};
 use mee_testkit::{TestEs, TestFailure, TestMysql, TestResult, fail};
 use serde_json::{Value as Json, json};
 
@@ -168,20 +167,7 @@ async fn values_survive_full_update_and_binlog_exactly() -> TestResult {
 
     // An empty generation first: the rows below then reach it through the binlog only.
     let synced = test_es.name("synced");
-    let mut failures = CollectFailures::default();
-    let empty = full_update(
-        index,
-        &source,
-        &es,
-        &UpdateOptions {
-            alias: Some(synced.clone()),
-            ..UpdateOptions::default()
-        },
-        &mut failures,
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
+    let empty = common::update_into(index, &source, &es, &synced).await?;
     assert_eq!(empty.written, 0);
 
     mysql
@@ -193,20 +179,7 @@ async fn values_survive_full_update_and_binlog_exactly() -> TestResult {
 
     // (a) A full update of the rows.
     let full = test_es.name("full");
-    let built = full_update(
-        index,
-        &source,
-        &es,
-        &UpdateOptions {
-            alias: Some(full.clone()),
-            ..UpdateOptions::default()
-        },
-        &mut failures,
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
-    assert!(failures.0.is_empty(), "{:?}", failures.0);
+    let built = common::update_into(index, &source, &es, &full).await?;
     assert_eq!((built.master_rows, built.written), (3, 3));
     let want = expected()?;
     assert_documents(&es, &test_es, &full, &want, "full update").await?;
@@ -259,19 +232,7 @@ async fn values_survive_full_update_and_binlog_exactly() -> TestResult {
     assert_eq!(changed.relevant_rows, 3, "{changed:?}");
 
     // A full update of the changed rows agrees.
-    let again = full_update(
-        index,
-        &source,
-        &es,
-        &UpdateOptions {
-            alias: Some(full.clone()),
-            ..UpdateOptions::default()
-        },
-        &mut failures,
-        &NoProgress,
-    )
-    .await
-    .map_err(fail)?;
+    let again = common::update_into(index, &source, &es, &full).await?;
     assert_eq!(again.written, 3);
     assert_documents(&es, &test_es, &full, &want, "full update after the changes").await?;
     // `mee verify` agrees that the synced index equals what MySQL holds.
