@@ -122,7 +122,10 @@ pub async fn read_joined<R>(
     rows_read: &mut usize,
 ) -> Result<Joined<R>, MysqlError> {
     let mut out = Joined::default();
+    // The distinct argument lists, and each one's identity (its slot is known once read).
     let mut distinct: Vec<Vec<Value>> = Vec::new();
+    let mut identities: Vec<Vec<Key>> = Vec::new();
+    let mut seen: std::collections::HashSet<Vec<Key>, KeyHasher> = Default::default();
     let batched = matches!(join.mode, JoinMode::Batched(_));
     for a in args {
         // NULL equals nothing: a batched link with a NULL value finds no row. Row by row, the
@@ -131,21 +134,21 @@ pub async fn read_joined<R>(
             continue;
         }
         let key: Vec<Key> = a.iter().map(Key::of).collect();
-        if let std::collections::hash_map::Entry::Vacant(e) = out.by_args.entry(key) {
-            e.insert(usize::MAX);
+        if seen.insert(key.clone()) {
+            identities.push(key);
             distinct.push(a);
         }
     }
     if distinct.is_empty() {
-        out.by_args.clear();
         return Ok(out);
     }
     match join.mode {
         JoinMode::Batched(kinds) => {
-            read_batched(
+            let slots = read_batched(
                 session, statement, join, kinds, distinct, from_row, rows_read, &mut out,
             )
             .await?;
+            out.by_args.extend(identities.into_iter().zip(slots));
         }
         JoinMode::RowByRow => {
             let concurrency = session.read_concurrency();
@@ -157,7 +160,7 @@ pub async fn read_joined<R>(
                     concurrency,
                 )
                 .await?;
-            for (a, rows) in distinct.iter().zip(results) {
+            for (key, rows) in identities.into_iter().zip(results) {
                 let slot = out.slots.len();
                 let mut kept = Vec::new();
                 for values in rows {
@@ -170,12 +173,10 @@ pub async fn read_joined<R>(
                     }
                 }
                 out.slots.push(kept);
-                let key: Vec<Key> = a.iter().map(Key::of).collect();
                 out.by_args.insert(key, slot);
             }
         }
     }
-    out.by_args.retain(|_, slot| *slot != usize::MAX);
     Ok(out)
 }
 
@@ -189,16 +190,17 @@ async fn read_batched<R>(
     from_row: fn(Vec<Value>) -> Result<R, crate::doc::RowError>,
     rows_read: &mut usize,
     out: &mut Joined<R>,
-) -> Result<(), MysqlError> {
+) -> Result<Vec<usize>, MysqlError> {
     let arity = kinds.len();
     let norms = document_keys(session, statement, join, kinds, &distinct).await?;
     let mut by_norm: HashMap<Vec<NormKey>, usize, KeyHasher> = HashMap::default();
-    for (a, norm) in distinct.iter().zip(norms.docs) {
-        let slot = *by_norm.entry(norm).or_insert_with(|| {
+    // Argument lists that MySQL compares as equal share a slot.
+    let mut slots = Vec::with_capacity(distinct.len());
+    for norm in norms.docs {
+        slots.push(*by_norm.entry(norm).or_insert_with(|| {
             out.slots.push(Vec::new());
             out.slots.len() - 1
-        });
-        out.by_args.insert(a.iter().map(Key::of).collect(), slot);
+        }));
     }
     let flat: Vec<Value> = distinct.into_iter().flatten().collect();
     let mut unpaired = 0usize;
@@ -238,7 +240,7 @@ async fn read_batched<R>(
             "rows matched by MySQL could not be paired with a document; their documents may miss them"
         );
     }
-    Ok(())
+    Ok(slots)
 }
 
 /// A normalised link value: equal when MySQL's comparison says equal.
@@ -284,31 +286,21 @@ async fn document_keys(
     let mut pads: Pads = vec![None; kinds.len()];
     let db = statement.physical_database();
     for (pos, kind) in kinds.iter().enumerate() {
-        let expr = |param: &str| -> Option<String> {
-            match kind {
-                KeyKind::Text { column } => Some(format!(
-                    "WEIGHT_STRING(CONCAT({param}, {}))",
-                    collation_carrier(db, join.table_name, column)
-                )),
-                KeyKind::Double => Some(format!("CAST({param} AS DOUBLE)")),
-                _ => None,
+        // The expression MySQL turns each value into, and, for text, what the collation pads
+        // with: two leading columns of every chunk's query (no round trip of their own).
+        let (value, pad_info) = match kind {
+            KeyKind::Text { column } => {
+                let carrier = collation_carrier(db, join.table_name, column);
+                (
+                    format!("WEIGHT_STRING(CONCAT(?, {carrier}))"),
+                    Some(format!(
+                        "WEIGHT_STRING(CONCAT(' ', {carrier})), CONCAT('a', {carrier}) = CONCAT('a ', {carrier}), "
+                    )),
+                )
             }
+            KeyKind::Double => ("CAST(? AS DOUBLE)".to_string(), None),
+            _ => continue,
         };
-        if expr("?").is_none() {
-            continue;
-        }
-        if let KeyKind::Text { column } = kind {
-            let carrier = collation_carrier(db, join.table_name, column);
-            let sql = format!(
-                "SELECT WEIGHT_STRING(CONCAT(' ', {carrier})), CONCAT('a', {carrier}) = CONCAT('a ', {carrier})"
-            );
-            let row = session.fetch(&sql, &[]).await?.into_iter().next();
-            if let Some([Value::Bytes(space), pad]) = row.as_deref()
-                && matches!(pad, Value::Int(1) | Value::UInt(1))
-            {
-                pads[pos] = Some(space.clone());
-            }
-        }
         // One query per chunk of values, one column per value; chunk sizes are powers of two
         // so that a handful of statement texts serve every page.
         let values: Vec<&Value> = distinct.iter().map(|a| &a[pos]).collect();
@@ -317,17 +309,29 @@ async fn document_keys(
             let left = values.len() - done;
             let n = left.min(512).next_power_of_two().min(512);
             let take = left.min(n);
-            let cols: Vec<String> = (0..n).filter_map(|_| expr("?")).collect();
-            let sql = format!("SELECT {}", cols.join(", "));
+            let sql = format!(
+                "SELECT {}{}",
+                pad_info.as_deref().unwrap_or(""),
+                vec![value.as_str(); n].join(", ")
+            );
             let params: Vec<Value> = (0..n)
                 .map(|i| values[done + i.min(take - 1)].clone())
                 .collect();
-            let row = session
+            let mut row = session
                 .fetch(&sql, &params)
                 .await?
                 .into_iter()
                 .next()
                 .unwrap_or_default();
+            if pad_info.is_some() {
+                let weights = row.split_off(2.min(row.len()));
+                if let [Value::Bytes(space), pad] = row.as_slice()
+                    && matches!(pad, Value::Int(1) | Value::UInt(1))
+                {
+                    pads[pos] = Some(space.clone());
+                }
+                row = weights;
+            }
             for (i, v) in row.into_iter().take(take).enumerate() {
                 docs[done + i][pos] = row_key(*kind, v, pads[pos].as_deref());
             }
