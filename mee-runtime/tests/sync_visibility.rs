@@ -18,7 +18,7 @@ mod binlog_support;
 use binlog_support::*;
 use mee_runtime::Value;
 use mee_runtime::binlog::{BinlogEvent, BinlogReader, ReaderConfig, StartAt, TableFilter};
-use mee_runtime::mysql::{Source, SourceConfig};
+use mee_runtime::mysql::{Session, Source, SourceConfig};
 use mee_runtime::sync::{committed_position, wait_visible};
 use mee_testkit::{PrivateMysql, TestMysql, TestResult};
 use mysql_async::prelude::Queryable;
@@ -41,20 +41,7 @@ async fn reads_after_wait_visible_see_what_the_binlog_showed() -> TestResult {
             rows.join(",")
         ))
         .await?;
-    let start = head(&mut mysql).await?;
-    let config = ReaderConfig::new(server_id(&mysql, 61), StartAt::Position(start))
-        .with_filter(TableFilter::schemas([db.clone()]));
-    let mut reader = BinlogReader::connect(opts(&mysql)?, config)
-        .await
-        .map_err(fail)?;
-    let source = Source::connect(SourceConfig::new(mysql.mee_url()))
-        .await
-        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
-    let mut session = source
-        .session()
-        .await
-        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
-    let mut probe = mysql_async::Conn::from_url(mysql.mee_url()).await?;
+    let (mut reader, source, mut session, mut probe) = follow(&mut mysql, &db, 61).await?;
 
     // Each writer increments its own row: no lock waits, so the commits meet in group commit.
     let together = Arc::new(tokio::sync::Barrier::new(WRITERS));
@@ -155,20 +142,7 @@ async fn wait_visible_waits_out_a_commit_held_by_semi_sync() -> TestResult {
              INSERT INTO `{db}`.hot VALUES (1, 0);"
         ))
         .await?;
-    let start = head(&mut mysql).await?;
-    let config = ReaderConfig::new(server_id(&mysql, 62), StartAt::Position(start))
-        .with_filter(TableFilter::schemas([db.clone()]));
-    let mut reader = BinlogReader::connect(opts(&mysql)?, config)
-        .await
-        .map_err(fail)?;
-    let source = Source::connect(SourceConfig::new(mysql.mee_url()))
-        .await
-        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
-    let mut session = source
-        .session()
-        .await
-        .map_err(|e| mee_testkit::TestFailure::new(e.to_string()))?;
-    let mut probe = mysql_async::Conn::from_url(mysql.mee_url()).await?;
+    let (mut reader, source, mut session, mut probe) = follow(&mut mysql, &db, 62).await?;
 
     mysql
         .exec("SET GLOBAL rpl_semi_sync_master_enabled = ON")
@@ -237,4 +211,25 @@ async fn older_rows(
         .iter()
         .filter(|(id, v)| expected.get(id).is_some_and(|want| v < want))
         .count())
+}
+
+/// A binlog reader of `db` from the current head, a source with a session on mee's account, and
+/// a plain connection to probe rows with.
+async fn follow(
+    mysql: &mut TestMysql,
+    db: &str,
+    reader_id: u32,
+) -> TestResult<(BinlogReader, Source, Session, mysql_async::Conn)> {
+    let start = head(mysql).await?;
+    let config = ReaderConfig::new(server_id(mysql, reader_id), StartAt::Position(start))
+        .with_filter(TableFilter::schemas([db.to_string()]));
+    let reader = BinlogReader::connect(opts(mysql)?, config)
+        .await
+        .map_err(fail)?;
+    let source = Source::connect(SourceConfig::new(mysql.mee_url()))
+        .await
+        .map_err(mee_testkit::fail)?;
+    let session = source.session().await.map_err(mee_testkit::fail)?;
+    let probe = mysql_async::Conn::from_url(mysql.mee_url()).await?;
+    Ok((reader, source, session, probe))
 }
