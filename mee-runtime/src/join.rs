@@ -74,6 +74,8 @@ pub struct Join {
 #[derive(Debug)]
 pub struct Joined<R> {
     by_args: HashMap<Vec<Key>, usize, KeyHasher>,
+    /// The slot of each argument list in the order they were given (`None`: a NULL link).
+    by_input: Vec<Option<usize>>,
     slots: Vec<Vec<R>>,
 }
 
@@ -81,6 +83,7 @@ impl<R> Default for Joined<R> {
     fn default() -> Self {
         Joined {
             by_args: HashMap::default(),
+            by_input: Vec::new(),
             slots: Vec::new(),
         }
     }
@@ -104,6 +107,20 @@ impl<R> Joined<R> {
         slot.map_or(&[][..], |&slot| self.slots[slot].as_slice())
     }
 
+    /// The first row for the `input`-th argument list given to [`read_joined`] (the
+    /// document at that position of the page), without computing its arguments again.
+    pub fn first_at(&self, input: usize) -> Option<&R> {
+        self.group_at(input).first()
+    }
+
+    /// Every row for the `input`-th argument list given to [`read_joined`].
+    pub fn group_at(&self, input: usize) -> &[R] {
+        match self.by_input.get(input) {
+            Some(Some(slot)) => self.slots[*slot].as_slice(),
+            _ => &[],
+        }
+    }
+
     /// Every row read (a row that several documents share once per distinct pairing).
     pub fn rows(&self) -> impl Iterator<Item = &R> {
         self.slots.iter().flatten()
@@ -125,21 +142,28 @@ pub async fn read_joined<R>(
     // The distinct argument lists, and each one's identity (its slot is known once read).
     let mut distinct: Vec<Vec<Value>> = Vec::new();
     let mut identities: Vec<Vec<Key>> = Vec::new();
-    let mut seen: std::collections::HashSet<Vec<Key>, KeyHasher> = Default::default();
+    let mut index_of: HashMap<Vec<Key>, usize, KeyHasher> = HashMap::default();
+    // For each argument list given, its position in `distinct`.
+    let mut inputs: Vec<Option<usize>> = Vec::new();
     let batched = matches!(join.mode, JoinMode::Batched(_));
     for a in args {
         // NULL equals nothing: a batched link with a NULL value finds no row. Row by row, the
         // statement decides (it may test `IS NULL`).
         if batched && a.iter().any(Value::is_null) {
+            inputs.push(None);
             continue;
         }
         let key: Vec<Key> = a.iter().map(Key::of).collect();
-        if seen.insert(key.clone()) {
+        let next = distinct.len();
+        let at = *index_of.entry(key.clone()).or_insert(next);
+        if at == next {
             identities.push(key);
             distinct.push(a);
         }
+        inputs.push(Some(at));
     }
     if distinct.is_empty() {
+        out.by_input = inputs;
         return Ok(out);
     }
     match join.mode {
@@ -148,9 +172,12 @@ pub async fn read_joined<R>(
                 session, statement, join, kinds, distinct, from_row, rows_read, &mut out,
             )
             .await?;
+            out.by_input = inputs.iter().map(|d| d.map(|d| slots[d])).collect();
             out.by_args.extend(identities.into_iter().zip(slots));
         }
         JoinMode::RowByRow => {
+            // Each distinct argument list reads into a slot of its own, in order.
+            out.by_input = inputs;
             let concurrency = session.read_concurrency();
             let results = session
                 .fetch_each(

@@ -386,12 +386,13 @@ impl Gen<'_> {
                     Some((_, n)) => quote!(stmts[#n].physical_database()),
                     None => quote!(stmts[0].physical_database()),
                 };
+                let each = self.over_masters(&m, quote!(#row.map(|#r| vec![#(#args),*])));
                 blocks.push(quote! {
                     let #results = rt::execute_sql(
                         session,
                         #db,
                         #sql,
-                        masters.iter().map(|#m| #row.map(|#r| vec![#(#args),*])).collect(),
+                        #each.collect(),
                     )
                     .await?;
                 });
@@ -796,9 +797,51 @@ impl Gen<'_> {
         } else {
             self.resolve(dep_item, master)
         };
-        let args = self.args_name(item);
         let map = self.map_name(item);
+        if self.per_document(item) && self.is_top_master(master) {
+            // Read with one argument list per document: look the rows up by the document's
+            // position (`doc_index`) instead of computing its arguments again.
+            return quote!(#map.first_at(doc_index));
+        }
+        let args = self.args_name(item);
         quote!(#map.first(&#args(#dep_row)))
+    }
+
+    /// Whether an item is read with one argument list per document of the page, in page
+    /// order: the joined items of the top-level list, and nested masters whose parent is in it.
+    fn per_document(&self, item: &Item) -> bool {
+        let list = self.c.model.list(item.list);
+        match &list.parent {
+            None => true,
+            Some(p) => {
+                self.is_nested_master(item)
+                    && self
+                        .c
+                        .model
+                        .list(self.c.model.item(p.item).list)
+                        .parent
+                        .is_none()
+            }
+        }
+    }
+
+    fn is_top_master(&self, item: &Item) -> bool {
+        self.c.model.list(item.list).parent.is_none()
+            && self
+                .c
+                .model
+                .master_of(item.list)
+                .is_some_and(|m| m.id == item.id)
+    }
+
+    /// `masters.iter().map(...)` over the page's master rows as `m`, with `doc_index` bound
+    /// when `body` uses it.
+    fn over_masters(&self, m: &syn::Ident, body: TokenStream) -> TokenStream {
+        if body.to_string().contains("doc_index") {
+            quote!(masters.iter().enumerate().map(|(doc_index, #m)| #body))
+        } else {
+            quote!(masters.iter().map(|#m| #body))
+        }
     }
 
     /// Reads the rows of one dependent item for the whole page.
@@ -816,7 +859,7 @@ impl Gen<'_> {
         let m = format_ident!("{}", names::snake(&top_master.key.value));
         let each = if list.parent.is_none() || self.is_nested_master(item) {
             let dep_row = self.resolve(dep, top_master);
-            quote!(masters.iter().map(|#m| #args(#dep_row)))
+            self.over_masters(&m, quote!(#args(#dep_row)))
         } else {
             // A joined item of a nested list: keyed by its dependency among the nested rows.
             let nm = self.c.model.master_of(item.list).map_or(item, |m| m);
@@ -871,10 +914,17 @@ impl Gen<'_> {
                         let nm_row = self.row_name(nm);
                         let inner = self.build_call(*nested, nm);
                         let nm_args = self.args_name(nm);
-                        let group = if item.role == Role::Master {
+                        let lookup = if l.parent.is_none() && self.per_document(nm) {
+                            quote!(#groups.group_at(doc_index))
+                        } else if item.role == Role::Master {
                             quote!(#groups.group(&#nm_args(Some(#var))))
                         } else {
-                            quote!(match #var { Some(_) => #groups.group(&#nm_args(#var)), None => &[] })
+                            quote!(#groups.group(&#nm_args(#var)))
+                        };
+                        let group = if item.role == Role::Master {
+                            lookup
+                        } else {
+                            quote!(match #var { Some(_) => #lookup, None => &[] })
                         };
                         args.push(quote!({
                             let group: &[#nm_row] = #group;

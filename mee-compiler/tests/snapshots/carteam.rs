@@ -796,8 +796,9 @@ pub mod carteam {
                     &JOIN_ADMIN_USERS,
                     masters
                         .iter()
-                        .map(|users| admin_users_args(
-                            rows_relations_1.first(&relations_1_args(Some(users))),
+                        .enumerate()
+                        .map(|(doc_index, users)| admin_users_args(
+                            rows_relations_1.first_at(doc_index),
                         )),
                     AdminUsersRow::from_row,
                     &mut page.dependent_rows,
@@ -827,9 +828,10 @@ pub mod carteam {
                     "select count(*) from loan_base where user_id=? and status in (100,101,102)",
                     masters
                         .iter()
-                        .map(|users| {
+                        .enumerate()
+                        .map(|(doc_index, users)| {
                             rows_loan_base
-                                .first(&loan_base_args(Some(users)))
+                                .first_at(doc_index)
                                 .map(|r| vec![r.user_id.to_value()])
                         })
                         .collect(),
@@ -841,9 +843,10 @@ pub mod carteam {
                     "select count(*) from loan_base where user_id=? and status in (100)",
                     masters
                         .iter()
-                        .map(|users| {
+                        .enumerate()
+                        .map(|(doc_index, users)| {
                             rows_loan_base
-                                .first(&loan_base_args(Some(users)))
+                                .first_at(doc_index)
                                 .map(|r| vec![r.user_id.to_value()])
                         })
                         .collect(),
@@ -854,19 +857,11 @@ pub mod carteam {
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {
                     Ok(
                         {
-                            let relations_1 = rows_relations_1
-                                .first(&relations_1_args(Some(users)));
-                            let relations_2 = rows_relations_2
-                                .first(&relations_2_args(Some(users)));
-                            let admin_users = rows_admin_users
-                                .first(
-                                    &admin_users_args(
-                                        rows_relations_1.first(&relations_1_args(Some(users))),
-                                    ),
-                                );
-                            let credit = rows_credit.first(&credit_args(Some(users)));
-                            let loan_base = rows_loan_base
-                                .first(&loan_base_args(Some(users)));
+                            let relations_1 = rows_relations_1.first_at(doc_index);
+                            let relations_2 = rows_relations_2.first_at(doc_index);
+                            let admin_users = rows_admin_users.first_at(doc_index);
+                            let credit = rows_credit.first_at(doc_index);
+                            let loan_base = rows_loan_base.first_at(doc_index);
                             build_doc(
                                 users,
                                 relations_1,

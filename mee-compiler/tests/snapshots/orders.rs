@@ -597,13 +597,11 @@ pub mod orders {
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {
                     Ok(
                         {
-                            let customer = rows_customer
-                                .first(&customer_args(Some(order)));
+                            let customer = rows_customer.first_at(doc_index);
                             build_doc(
                                 order,
                                 {
-                                    let group: &[ItemRow] = rows_item
-                                        .group(&item_args(Some(order)));
+                                    let group: &[ItemRow] = rows_item.group_at(doc_index);
                                     let mut out = Vec::with_capacity(group.len());
                                     for item in group {
                                         out.push({ build_items_element(item) }?);

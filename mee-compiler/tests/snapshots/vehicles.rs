@@ -594,15 +594,14 @@ pub mod vehicles {
                 let source = (|| -> Result<Vec<u8>, rt::DocError> {
                     Ok(
                         {
-                            let vehicle_type = rows_vehicle_type
-                                .first(&vehicle_type_args(Some(vehicle)));
+                            let vehicle_type = rows_vehicle_type.first_at(doc_index);
                             let relation_captain_vehicle = rows_relation_captain_vehicle
-                                .first(&relation_captain_vehicle_args(Some(vehicle)));
+                                .first_at(doc_index);
                             build_doc(
                                 vehicle,
                                 {
                                     let group: &[VehicleMonitorRow] = rows_vehicle_monitor
-                                        .group(&vehicle_monitor_args(Some(vehicle)));
+                                        .group_at(doc_index);
                                     let mut out = Vec::with_capacity(group.len());
                                     for vehicle_monitor in group {
                                         out.push(
